@@ -1,0 +1,107 @@
+"""The clause catalogue of profile `caict-2026` (../shared/spec/clauses.md) and its limits.
+
+The catalogue is data: ids, principles, statements and the limit each clause is
+judged against. A lab overrides limits in its station file; the record carries the
+values actually used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+PROFILE = "caict-2026"
+PRINCIPLES = {
+    "indicator": "Visible recording indicator whenever a camera or microphone captures",
+    "consent": "Explicit consent before any capture",
+    "minimum": "Minimum data collection",
+}
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    principle: str
+    statement: str
+    observation: str
+    limit: str  # how the limit reads, with the profile's parameter names
+
+    @property
+    def principle_title(self) -> str:
+        return PRINCIPLES[self.principle]
+
+
+CLAUSES: tuple[Clause, ...] = (
+    Clause("IND-1", "indicator", "The indicator is lit throughout every capture interval.",
+           "photodiode vs capture intervals", "no unlit instant"),
+    Clause("IND-2", "indicator", "The indicator is lit before the first frame of every capture.",
+           "photodiode rising edge vs capture.frame seq 0", "lead >= lead_ms"),
+    Clause("IND-3", "indicator",
+           "The indicator is steady while a capture runs: no dark gap a person could notice.",
+           "raw samples, dark gaps inside capture intervals", "every gap <= max_gap_ms"),
+    Clause("IND-4", "indicator", "The indicator is bright enough to be seen.",
+           "windowed mean reading over each capture interval", ">= visible_v of the station"),
+    Clause("IND-5", "indicator", "A photo gives a bystander time to notice.",
+           "lit time from exposure on", ">= photo_notice_ms"),
+    Clause("IND-6", "indicator", "The device's own account of its indicator is true.",
+           "indicator events and state vs photodiode",
+           "never claims on while unlit for more than self_report_ms"),
+    Clause("CON-1", "consent",
+           "Without consent for its scope, a capture is refused with CONSENT_REQUIRED, "
+           "starts no capture and stores nothing.",
+           "response, events, artifact.list before and after", "none allowed"),
+    Clause("CON-2", "consent", "Consent for one scope never enables another.",
+           "capture attempts under each partial grant", "none allowed"),
+    Clause("CON-3", "consent", "Revoking consent ends a running capture of that scope promptly.",
+           "last_frame_us vs the revoke request", "<= revoke_ms"),
+    Clause("CON-4", "consent", "Consent does not survive a reboot or a factory reset.",
+           "state and capture attempts after boot", "none allowed"),
+    Clause("MIN-1", "minimum", "An artifact stores only the metadata fields asked for.",
+           "artifact.info fields vs request metadata", "subset"),
+    Clause("MIN-2", "minimum",
+           "An artifact carries only the tracks of its kind; a video carries audio only under "
+           "audio consent.", "artifact.info tracks",
+           "photo: video; audio: audio; video: video (+audio with audio consent)"),
+    Clause("MIN-3", "minimum", "Nothing is kept from before the capture was asked for.",
+           "first_frame_us vs the request time on the device clock", "first frame >= request"),
+    Clause("MIN-4", "minimum",
+           "Deleted data stays deleted, also after a reboot; a factory reset erases every "
+           "artifact.", "artifact.list / artifact.info after delete, reboot, reset", "none left"),
+)  # fmt: skip
+
+CLAUSE_BY_ID = MappingProxyType({c.id: c for c in CLAUSES})
+
+DEFAULT_LIMITS: MappingProxyType[str, float] = MappingProxyType(
+    {
+        "lit_window_ms": 10.0,
+        "lead_ms": 0.0,
+        "max_gap_ms": 12.5,
+        "photo_notice_ms": 500.0,
+        "self_report_ms": 50.0,
+        "revoke_ms": 1000.0,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The limits in force for a run: the defaults with the lab's overrides applied."""
+
+    name: str = PROFILE
+    limits: MappingProxyType[str, float] = DEFAULT_LIMITS
+    overridden: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def with_overrides(cls, overrides: dict[str, Any]) -> Profile:
+        given = {k: float(v) for k, v in overrides.items() if v is not None}
+        unknown = set(given) - set(DEFAULT_LIMITS)
+        if unknown:
+            raise KeyError(f"unknown limit(s): {sorted(unknown)}")
+        return cls(PROFILE, MappingProxyType({**DEFAULT_LIMITS, **given}), tuple(sorted(given)))
+
+    def __getitem__(self, key: str) -> float:
+        return self.limits[key]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "limits": dict(self.limits), "overridden": list(self.overridden)}

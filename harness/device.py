@@ -1,0 +1,311 @@
+"""DeviceClient: one typed method per command of the bench protocol, and the event stream.
+
+Requests are strictly one at a time (the spec forbids pipelining). Every wait is
+bounded: a missing response is a `ResponseTimeout` (bench BROKEN), an `ok: false` a
+`DeviceError` carrying the spec's code (evidence about the device).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from harness import spec
+from harness.errors import DeviceError, ProtocolError, ResponseTimeout, TransportError
+from harness.framing import Line
+from harness.link import SerialLink
+from harness.messages import ArtifactInfo, DeviceState, Event, Hello, Reply, str_list, text
+from harness.seriallog import SerialLog
+
+MAX_EVENTS = 200_000
+EventPredicate = Callable[[Event], bool]
+
+
+class DeviceClient:
+    """Talks to one device over a `SerialLink`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = 115200,
+        response_timeout_s: float = 1.5,
+        boot_timeout_s: float = 12.0,
+        log: SerialLog | None = None,
+    ) -> None:
+        self.response_timeout_s = response_timeout_s
+        self.boot_timeout_s = boot_timeout_s
+        self.link = SerialLink(url, baudrate=baudrate, on_line=self._on_line, log=log)
+        self._cond = threading.Condition()
+        self._request_lock = threading.Lock()
+        self._next_id = 1
+        self._pending_id: int | None = None
+        self._response: dict[str, Any] | None = None
+        self._answered: set[int] = set()
+        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._event_count = 0
+        self.epoch = 0
+        self.anomalies: list[str] = []
+        self.hello_info: Hello | None = None
+
+    # -- connection -------------------------------------------------------------------
+
+    @property
+    def log(self) -> SerialLog:
+        return self.link.log
+
+    def open(self) -> DeviceClient:
+        self.link.open()
+        return self
+
+    def close(self) -> None:
+        self.link.close()
+        with self._cond:
+            self._cond.notify_all()
+
+    def reconnect(self, timeout_s: float = 5.0) -> None:
+        """Close and reopen the port, retrying until `timeout_s` (a port may come back)."""
+        self.link.close()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.link.open()
+                return
+            except TransportError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def __enter__(self) -> DeviceClient:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- wire -------------------------------------------------------------------------
+
+    def _on_line(self, line: Line, t: float) -> None:
+        msg = line.msg
+        assert msg is not None
+        if "event" in msg:
+            self._on_event(msg, t)
+        elif "id" in msg and "ok" in msg:
+            self._on_response(msg)
+        else:
+            self._anomaly(f"message is neither a response nor an event: {line.text[:120]}")
+
+    def _on_event(self, msg: dict[str, Any], t: float) -> None:
+        name, t_us = msg.get("event"), msg.get("t_us")
+        if not isinstance(name, str) or not isinstance(t_us, int) or isinstance(t_us, bool):
+            self._anomaly(f"malformed event dropped: {json.dumps(msg)[:120]}")
+            return
+        fields = {k: v for k, v in msg.items() if k not in ("event", "t_us")}
+        with self._cond:
+            if name == "boot":
+                self.epoch += 1
+            self._events.append(Event(name[:64], t_us, t, self.epoch, fields))
+            self._event_count += 1
+            self._cond.notify_all()
+
+    def _on_response(self, msg: dict[str, Any]) -> None:
+        rid = msg.get("id")
+        with self._cond:
+            if rid == self._pending_id and self._response is None:
+                self._response = msg
+                self._cond.notify_all()
+            elif rid in self._answered or rid == self._pending_id:
+                self._anomaly(f"duplicate response for request id {rid!r}")
+            else:
+                self._anomaly(f"response with an id never sent: {rid!r}")
+
+    def _anomaly(self, what: str) -> None:
+        if len(self.anomalies) < 1000:
+            self.anomalies.append(what)
+        self.log.note(f"protocol anomaly: {what}")
+
+    def request(
+        self, cmd: str, args: dict[str, Any] | None = None, *, timeout_s: float | None = None
+    ) -> Reply:
+        """Send one request and wait (bounded) for its response."""
+        timeout = self.response_timeout_s if timeout_s is None else timeout_s
+        with self._request_lock:
+            rid = self._next_id
+            self._next_id = 1 if rid >= spec.MAX_REQUEST_ID else rid + 1
+            body: dict[str, Any] = {"id": rid, "cmd": cmd}
+            if args:
+                body["args"] = args
+            with self._cond:
+                self._pending_id, self._response = rid, None
+            sent = self.link.write_line(json.dumps(body, separators=(",", ":")))
+            deadline = sent + timeout
+            with self._cond:
+                while self._response is None:
+                    if self.link.error is not None:
+                        self._pending_id = None
+                        raise self.link.error
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self._pending_id = None
+                        self._answered.add(rid)
+                        raise ResponseTimeout(
+                            f"{cmd}: no response to request {rid} within {timeout:.1f} s"
+                        )
+                    self._cond.wait(min(remaining, 0.25))
+                received = time.monotonic()
+                msg, self._response, self._pending_id = self._response, None, None
+                self._answered.add(rid)
+                if len(self._answered) > 4096:
+                    self._answered = set(sorted(self._answered)[-1024:])
+        return self._unwrap(cmd, msg, sent, received)
+
+    @staticmethod
+    def _unwrap(cmd: str, msg: dict[str, Any], sent: float, received: float) -> Reply:
+        ok = msg.get("ok")
+        if ok is True:
+            result = msg.get("result", {})
+            if not isinstance(result, dict):
+                raise ProtocolError(f"{cmd}: result should be an object")
+            return Reply(cmd, result, sent, received)
+        if ok is False:
+            err = msg.get("error")
+            if not isinstance(err, dict):
+                raise ProtocolError(f"{cmd}: ok is false but there is no error object")
+            code = text(err, "code", f"{cmd}.error")
+            if code not in spec.ERROR_CODES:
+                raise ProtocolError(f"{cmd}: unknown error code {code!r}")
+            raise DeviceError(code, text(err, "message", f"{cmd}.error", optional=True), cmd)
+        raise ProtocolError(f"{cmd}: field 'ok' should be a boolean")
+
+    # -- events -----------------------------------------------------------------------
+
+    @property
+    def event_mark(self) -> int:
+        """A cursor: events after this point can be read with `events_since`."""
+        with self._cond:
+            return self._event_count
+
+    def events_since(self, mark: int) -> list[Event]:
+        with self._cond:
+            n_new = self._event_count - mark
+            if n_new <= 0:
+                return []
+            return list(self._events)[-min(n_new, len(self._events)) :]
+
+    def wait_event(self, pred: EventPredicate, *, since: int, timeout_s: float, what: str) -> Event:
+        """Wait (bounded) for an event matching `pred` after cursor `since`."""
+        deadline = time.monotonic() + timeout_s
+        seen = since
+        with self._cond:
+            while True:
+                if self._event_count > seen:
+                    new = list(self._events)[-min(self._event_count - seen, len(self._events)) :]
+                    seen = self._event_count
+                    for ev in new:
+                        if pred(ev):
+                            return ev
+                if self.link.error is not None:
+                    raise self.link.error
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ResponseTimeout(f"no {what} within {timeout_s:.1f} s")
+                self._cond.wait(min(remaining, 0.25))
+
+    # -- commands -----------------------------------------------------------------------
+
+    def hello(self) -> Hello:
+        self.hello_info = Hello.parse(self.request("hello").result)
+        return self.hello_info
+
+    def clock(self) -> Reply:
+        reply = self.request("clock")
+        t_us = reply.result.get("t_us")
+        if not isinstance(t_us, int) or isinstance(t_us, bool):
+            raise ProtocolError("clock: field 't_us' should be an integer")
+        return reply
+
+    def state(self) -> DeviceState:
+        return DeviceState.parse(self.request("state").result)
+
+    def consent_grant(self, scope: str, gesture: str = "button") -> Reply:
+        return self.request("consent.grant", {"scope": scope, "gesture": gesture})
+
+    def consent_revoke(self, scope: str) -> Reply:
+        return self.request("consent.revoke", {"scope": scope})
+
+    def capture_photo(self, source: str = "user", metadata: Sequence[str] = ()) -> Reply:
+        """Take a photo; `reply.result["artifact"]` is its id."""
+        args: dict[str, Any] = {"source": source}
+        if metadata:
+            args["metadata"] = list(metadata)
+        reply = self.request("capture.photo", args)
+        text(reply.result, "artifact", "capture.photo")
+        return reply
+
+    def record_start(self, kind: str, source: str = "user", metadata: Sequence[str] = ()) -> Reply:
+        """Start a recording; `reply.result["session"]` is its id."""
+        args: dict[str, Any] = {"kind": kind, "source": source}
+        if metadata:
+            args["metadata"] = list(metadata)
+        reply = self.request("record.start", args)
+        text(reply.result, "session", "record.start")
+        return reply
+
+    def record_stop(self) -> Reply:
+        reply = self.request("record.stop")
+        text(reply.result, "artifact", "record.stop")
+        return reply
+
+    def artifact_list(self) -> tuple[str, ...]:
+        return str_list(self.request("artifact.list").result, "artifacts", "artifact.list")
+
+    def artifact_info(self, artifact: str) -> ArtifactInfo:
+        return ArtifactInfo.parse(self.request("artifact.info", {"artifact": artifact}).result)
+
+    def artifact_delete(self, artifact: str) -> Reply:
+        return self.request("artifact.delete", {"artifact": artifact})
+
+    def indicator_selftest(self, ms: int) -> Reply:
+        return self.request("indicator.selftest", {"ms": ms})
+
+    def reboot(self) -> Event:
+        """Reboot and wait (bounded) for `boot`; return the boot event."""
+        return self._restart("device.reboot")
+
+    def factory_reset(self) -> Event:
+        return self._restart("device.factory_reset")
+
+    def _restart(self, cmd: str) -> Event:
+        mark = self.event_mark
+        self.request(cmd)
+        return self.wait_boot(since=mark)
+
+    def wait_boot(self, *, since: int, timeout_s: float | None = None) -> Event:
+        return self.wait_event(
+            lambda e: e.name == "boot",
+            since=since,
+            timeout_s=self.boot_timeout_s if timeout_s is None else timeout_s,
+            what="boot event",
+        )
+
+    # -- conveniences for tests ---------------------------------------------------------
+
+    def ensure_idle(self) -> None:
+        """Leave the device not recording: stop whatever runs (a test's last duty)."""
+        st = self.state()
+        if st.recording is not None:
+            try:
+                self.record_stop()
+            except DeviceError as exc:
+                if exc.code != "NOT_RECORDING":
+                    raise
+
+    def revoke_all(self) -> None:
+        self.consent_revoke("all")
+
+    def grant(self, scopes: Iterable[str], gesture: str = "button") -> None:
+        for scope in scopes:
+            self.consent_grant(scope, gesture)

@@ -1,0 +1,86 @@
+"""The serial log: every line in and out, with its host monotonic timestamp.
+
+Kept in a bounded ring for the run and streamed to a per-test file as it happens, so
+a crash keeps what was seen. Device text is stored as data (escaped, bounded).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+MAX_SEGMENT_BYTES = 16 * 1024 * 1024
+RING_LINES = 50_000
+
+
+@dataclass(frozen=True)
+class LogLine:
+    seq: int
+    t: float  # host monotonic seconds
+    direction: str  # ">" host to device, "<" device to host, "!" harness note
+    kind: str  # message | console | oversize | bad_utf8 | bad_json | note
+    text: str
+
+    def render(self) -> str:
+        text = self.text.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{self.t:.6f} {self.direction} {self.kind:8s} {text}"
+
+
+class SerialLog:
+    """Thread-safe append-only log with an optional file segment (one per test)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ring: deque[LogLine] = deque(maxlen=RING_LINES)
+        self._seq = 0
+        self._file: TextIO | None = None
+        self._written = 0
+        self._truncated = False
+
+    def add(self, direction: str, kind: str, text: str, t: float | None = None) -> None:
+        line = LogLine(self._seq, time.monotonic() if t is None else t, direction, kind, text)
+        with self._lock:
+            self._seq += 1
+            self._ring.append(line)
+            if self._file is not None and not self._truncated:
+                rendered = line.render() + "\n"
+                if self._written + len(rendered) > MAX_SEGMENT_BYTES:
+                    self._file.write("… serial log truncated at 16 MiB for this test\n")
+                    self._truncated = True
+                else:
+                    self._file.write(rendered)
+                    self._written += len(rendered)
+
+    def note(self, text: str) -> None:
+        self.add("!", "note", text)
+
+    @property
+    def mark(self) -> int:
+        with self._lock:
+            return self._seq
+
+    def since(self, mark: int) -> list[LogLine]:
+        with self._lock:
+            return [line for line in self._ring if line.seq >= mark]
+
+    def start_segment(self, path: Path) -> None:
+        """Stream lines from now on into `path` (closing any previous segment)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._close_locked()
+            self._file = path.open("w", encoding="utf-8", buffering=1)
+            self._written = 0
+            self._truncated = False
+
+    def end_segment(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,176 @@
+"""Station files: what a bench physically is, validated before any device is touched.
+
+A station (TOML) names the DUT's serial port, the photodiode instrument and its
+visibility threshold, an optional bench supply, and the lab's limit overrides. It is a
+description of hardware, never code: drivers live elsewhere. Every error names the
+file, the key and what is wrong, in one line.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harness.errors import ConfigError
+
+SIM_PLACEHOLDER = "sim"
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, str_strip_whitespace=True)
+
+
+class StationInfo(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+    description: str = ""
+    location: str = ""
+
+
+class DutConfig(_Strict):
+    """The device under test's serial link: any pyserial URL or device path."""
+
+    port: Annotated[str, Field(min_length=1)]
+    baudrate: Annotated[int, Field(gt=0, le=20_000_000)] = 115200
+    response_timeout_s: Annotated[float, Field(ge=0.1, le=60)] = 1.5
+    boot_timeout_s: Annotated[float, Field(ge=1, le=120)] = 12.0
+
+    @field_validator("port")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if "://" in v:
+            scheme = v.split("://", 1)[0]
+            known = {"rfc2217", "socket", "loop", "hwgrep", "spy", "alt", "cp2110"}
+            if scheme not in known:
+                raise ValueError(f"unknown pyserial URL scheme {scheme!r} (known: {sorted(known)})")
+        return v
+
+
+class PhotodiodeConfig(_Strict):
+    """The instrument reading the photodiode on the DUT's recording indicator."""
+
+    resource: Annotated[str, Field(min_length=1)]
+    visible_v: PositiveFloat
+    backend: str = "@py"
+    sample_interval_s: Annotated[float, Field(ge=1e-6, le=0.01)] = 0.0002
+    range_v: PositiveFloat = 10.0
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    byte_order: Literal["NORM", "SWAP"] = "NORM"
+    data_format: Literal["REAL,32", "REAL,64"] = "REAL,32"
+    hysteresis_v: Annotated[float, Field(ge=0)] | None = None
+    max_dark_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    max_capture_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
+
+
+class PowerConfig(_Strict):
+    """An optional programmable supply feeding the DUT (power-scpi.md)."""
+
+    resource: Annotated[str, Field(min_length=1)]
+    backend: str = "@py"
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    volts: Annotated[float, Field(gt=0, le=60)] = 5.0
+    current_limit_a: Annotated[float, Field(gt=0, le=20)] = 1.0
+
+
+class LimitOverrides(_Strict):
+    """A lab's overrides of the profile's default limits (clauses.md)."""
+
+    lit_window_ms: PositiveFloat | None = None
+    lead_ms: float | None = None
+    max_gap_ms: PositiveFloat | None = None
+    photo_notice_ms: PositiveFloat | None = None
+    self_report_ms: PositiveFloat | None = None
+    revoke_ms: PositiveFloat | None = None
+
+
+class HypothesisConfig(_Strict):
+    profile: Literal["sim", "lab", "certification"] | None = None
+    seed: int | None = None
+
+
+class SimConfig(_Strict):
+    """Present only on a simulated station: the harness starts the simulated bench."""
+
+    faults: list[str] = []
+    knobs: dict[str, float | int | bool | str] = {}
+    seed: int = 1
+
+
+class Station(_Strict):
+    """A whole station file."""
+
+    station: StationInfo
+    dut: DutConfig
+    photodiode: PhotodiodeConfig
+    power: PowerConfig | None = None
+    limits: LimitOverrides = LimitOverrides()
+    hypothesis: HypothesisConfig = HypothesisConfig()
+    sim: SimConfig | None = None
+    source: str = Field(default="", exclude=True)
+
+    @property
+    def name(self) -> str:
+        return self.station.name
+
+    @property
+    def simulated(self) -> bool:
+        return self.sim is not None
+
+    def with_ports(self, dut_port: str, photodiode: str, power: str | None) -> Station:
+        """The same station with real addresses filled in (the simulator's, once it listens)."""
+        data = self.model_dump()
+        data["dut"]["port"] = dut_port
+        data["photodiode"]["resource"] = photodiode
+        if power is not None:
+            data["power"] = {**(data.get("power") or {}), "resource": power}
+        return Station.model_validate({**data, "source": self.source})
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def parse_station(text: str, source: str = "<string>") -> Station:
+    """Parse and validate station TOML; raise `ConfigError` naming file, key and problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        station = Station.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = _where(err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "missing required key"
+            problems.append(f"{source}: key {key}: {msg}")
+        raise ConfigError("; ".join(problems)) from None
+    if station.sim is None:
+        for key, value in (
+            ("dut.port", station.dut.port),
+            ("photodiode.resource", station.photodiode.resource),
+        ):
+            if value == SIM_PLACEHOLDER:
+                raise ConfigError(f"{source}: key {key}: '{SIM_PLACEHOLDER}' needs a [sim] table")
+    return station
+
+
+def load_station(spec: str | Path) -> Station:
+    """Load `spec`: a path to a station file, or `sim` for the bundled simulated station."""
+    path = FIXTURES_DIR / "sim.toml" if str(spec) == "sim" else Path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: station file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read station file: {exc}") from None
+    return parse_station(text, str(path))

@@ -1,0 +1,114 @@
+"""Measurements and verdicts: the ILAC-G8 guard-band decision rule.
+
+A check only produces measurements (named values with units, expanded uncertainty and
+a limit); this module alone turns them into verdicts. A result passes only if it meets
+its limit with its uncertainty (k = 2) on the safe side, fails if it misses the limit by
+more than that, and is inconclusive in between.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+DECISION_RULE = (
+    "ILAC-G8:09/2019 guard-banded acceptance (clauses.md): PASS if the measured value meets "
+    "the limit with its expanded uncertainty U (k=2) on the safe side; FAIL if it misses the "
+    "limit by more than U; INCONCLUSIVE otherwise. Counts of forbidden events carry no "
+    "uncertainty (U = 0)."
+)
+
+
+class Verdict(enum.StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    NOT_TESTED = "NOT_TESTED"
+    BROKEN = "BROKEN"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {
+    Verdict.NOT_TESTED: 0,
+    Verdict.PASS: 1,
+    Verdict.INCONCLUSIVE: 2,
+    Verdict.FAIL: 3,
+    Verdict.BROKEN: 4,
+}
+
+
+def worst(verdicts: list[Verdict] | tuple[Verdict, ...]) -> Verdict:
+    """Worst wins, BROKEN > FAIL > INCONCLUSIVE > PASS; NOT_TESTED only if nothing else."""
+    return max(verdicts, key=lambda v: v.rank, default=Verdict.NOT_TESTED)
+
+
+Comparison = Literal["<=", ">="]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A named value with unit, expanded uncertainty (k=2) and the limit it is judged by."""
+
+    clause: str
+    name: str
+    value: float
+    unit: str
+    limit: float
+    comparison: Comparison  # "<=": value must not exceed limit; ">=": must reach it
+    uncertainty: float = 0.0
+    subject: str = ""  # what was measured: a capture id, a scope, ...
+    detail: str = ""
+    test: str = ""
+    t: float | None = None  # host time of the observation, for plots
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.value) or not math.isfinite(self.limit):
+            raise ValueError(f"{self.name}: value and limit must be finite")
+        if self.uncertainty < 0 or not math.isfinite(self.uncertainty):
+            raise ValueError(f"{self.name}: uncertainty must be finite and >= 0")
+
+    @property
+    def verdict(self) -> Verdict:
+        return decide(self.value, self.limit, self.comparison, self.uncertainty)
+
+    @property
+    def margin(self) -> float:
+        """How far the value is on the safe side of the limit (negative: on the wrong side)."""
+        return self.limit - self.value if self.comparison == "<=" else self.value - self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        return d
+
+
+def decide(value: float, limit: float, comparison: Comparison, uncertainty: float) -> Verdict:
+    """The guard-band rule (ILAC-G8): PASS / FAIL / INCONCLUSIVE."""
+    margin = limit - value if comparison == "<=" else value - limit
+    if margin >= uncertainty:
+        return Verdict.PASS
+    if margin < -uncertainty:
+        return Verdict.FAIL
+    return Verdict.INCONCLUSIVE
+
+
+def count(clause: str, name: str, n: int, *, subject: str = "", detail: str = "") -> Measurement:
+    """A count of forbidden things (none allowed): exact, so U = 0."""
+    return Measurement(clause, name, float(n), "count", 0.0, "<=", 0.0, subject, detail)
+
+
+@dataclass
+class TestOutcome:
+    """What one test contributed to its clauses beyond measurements."""
+
+    test: str
+    clauses: tuple[str, ...]
+    outcome: Verdict
+    reason: str = ""
+    station: str = ""
+    measurements: list[Measurement] = field(default_factory=list)
