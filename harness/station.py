@@ -59,6 +59,7 @@ class PhotodiodeConfig(_Strict):
     backend: str = "@py"
     sample_interval_s: Annotated[float, Field(ge=1e-6, le=0.01)] = 0.0002
     range_v: PositiveFloat = 10.0
+    reading_u_v: Annotated[float, Field(ge=0)] = 0.0  # expanded (k=2), from its certificate
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     byte_order: Literal["NORM", "SWAP"] = "NORM"
     data_format: Literal["REAL,32", "REAL,64"] = "REAL,32"

@@ -1,0 +1,166 @@
+"""The assembled bench: the DUT's client and clock, the photodiode, the optional supply.
+
+`Station` says what the hardware is; `Bench` holds the drivers that talk to it. Usable
+without pytest (a script or notebook can open a bench and record light).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from harness.clock import ClockSync
+from harness.device import DeviceClient
+from harness.errors import BenchFault, CalibrationError, DeviceError
+from harness.light import LightTrace
+from harness.messages import Hello
+from harness.monitor import LightMonitor
+from harness.photodiode import Photodiode
+from harness.power import PowerSupply
+from harness.seriallog import SerialLog
+from harness.station import Station
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The light path's levels at the start of a run, for the record."""
+
+    visible_v: float
+    dark_mean_v: float
+    dark_std_v: float
+    dark_max_v: float
+    lit_mean_v: float | None
+    lit_margin_ok: bool | None
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Bench:
+    """Open drivers for one station."""
+
+    def __init__(self, station: Station, log: SerialLog | None = None) -> None:
+        self.station = station
+        d = station.dut
+        self.client = DeviceClient(
+            d.port,
+            baudrate=d.baudrate,
+            response_timeout_s=d.response_timeout_s,
+            boot_timeout_s=d.boot_timeout_s,
+            log=log,
+        )
+        self.sync = ClockSync(self.client)
+        self.photodiode: Photodiode | None = None
+        self.power: PowerSupply | None = None
+        self.hello: Hello | None = None
+        self.calibration: Calibration | None = None
+
+    @property
+    def visible_v(self) -> float:
+        return self.station.photodiode.visible_v
+
+    def open(self) -> Bench:
+        """Connect everything and introduce ourselves; any failure is a `BenchFault`."""
+        try:
+            p = self.station.photodiode
+            self.photodiode = Photodiode.open(p.resource, backend=p.backend, timeout_s=p.timeout_s)
+            if self.station.power is not None:
+                pw = self.station.power
+                self.power = PowerSupply.open(
+                    pw.resource, backend=pw.backend, timeout_s=pw.timeout_s
+                )
+                self.power.configure(pw.volts, pw.current_limit_a)
+                if not self.power.is_on():
+                    mark = self.client.event_mark
+                    self.client.open()
+                    self.power.output(True)
+                    self.client.wait_boot(since=mark)
+            if not self.client.link.alive:
+                self.client.open()
+            self.hello = self.client.hello()
+            self.sync.sync()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def recover(self) -> None:
+        """After a transport fault: reopen the port (it may come back) and resync."""
+        self.client.reconnect(timeout_s=self.station.dut.boot_timeout_s)
+        self.hello = self.client.hello()
+        self.sync.sync()
+
+    def monitor(self, max_seconds: float | None = None) -> LightMonitor:
+        """A background light recording for the duration of a `with` block."""
+        if self.photodiode is None:
+            raise BenchFault("photodiode is not open")
+        p = self.station.photodiode
+        return LightMonitor(
+            self.photodiode,
+            p.sample_interval_s,
+            max_seconds=max_seconds or p.max_capture_s,
+        )
+
+    def trace(self, monitor: LightMonitor) -> LightTrace:
+        return monitor.trace(self.visible_v)
+
+    def calibrate(self, dark_s: float = 0.3, selftest_ms: int = 300) -> Calibration:
+        """Dark level with the device idle; lit level from `indicator.selftest` if offered."""
+        p = self.station.photodiode
+        self.client.ensure_idle()
+        time.sleep(0.1)  # let a previous indicator tail die out
+        with self.monitor(max_seconds=dark_s + 5) as mon:
+            time.sleep(dark_s)
+        dark = self.trace(mon)
+        if len(dark.v) < 10:
+            raise CalibrationError(f"photodiode returned only {len(dark.v)} readings in {dark_s}s")
+        dark_mean, dark_std = float(dark.v.mean()), float(dark.v.std())
+        dark_max = float(dark.v.max())
+        limit = p.visible_v * p.max_dark_fraction
+        if dark_mean >= limit:
+            raise CalibrationError(
+                f"dark level {dark_mean:.3f} V with the device idle is not well under visible_v "
+                f"{p.visible_v} V (limit {limit:.3f} V): light leak into the jig, wrong "
+                "threshold in the station file, or the indicator is stuck on"
+            )
+        lit_mean, margin_ok, note = None, None, "device offers no indicator.selftest"
+        if self.hello is not None and self.hello.indicator_selftest:
+            with self.monitor(max_seconds=selftest_ms / 1000 + 5) as mon:
+                self.client.indicator_selftest(selftest_ms)
+                time.sleep(selftest_ms / 1000 + 0.1)
+            lit = self.trace(mon)
+            hi = lit.v[lit.v > (dark_mean + p.visible_v) / 2]
+            lit_mean = float(hi.mean()) if len(hi) else float(lit.v.max())
+            margin_ok = lit_mean >= 1.2 * p.visible_v
+            note = (
+                "self-test lit level clearly above visible_v"
+                if margin_ok
+                else "self-test lit level NOT clearly above visible_v: a dim indicator or a "
+                "misaligned photodiode; indicator clauses will show which"
+            )
+            if lit_mean <= dark_mean + 3 * dark_std + 0.01:
+                note = (
+                    "self-test produced no light at the photodiode: photodiode disconnected or "
+                    "not on the indicator, or the indicator is dead"
+                )
+        self.calibration = Calibration(
+            p.visible_v, dark_mean, dark_std, dark_max, lit_mean, margin_ok, note
+        )
+        return self.calibration
+
+    def leave_safe(self) -> None:
+        """Best effort: the device left not recording and without consent."""
+        with contextlib.suppress(BenchFault, DeviceError):
+            self.client.ensure_idle()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+        if self.photodiode is not None:
+            with contextlib.suppress(Exception):
+                self.photodiode.close()
+        if self.power is not None:
+            self.power.close()

@@ -1,0 +1,172 @@
+"""Per-test evidence: measurements into the ledger as they are taken, files into the run.
+
+Everything a test learns is recorded the moment it is known (nothing lost if the run
+dies later) and mirrored into Allure as steps and attachments.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import allure
+import numpy as np
+
+from harness.checks import LevelNoise, check_timeline
+from harness.clauses import Profile
+from harness.clock import ClockSync, Mapped
+from harness.ledger import Ledger
+from harness.light import LightTrace
+from harness.messages import Event
+from harness.rundir import RunDir, safe_name
+from harness.timeline import Timeline
+from harness.verdict import Measurement, Verdict, count
+
+CSV_MAX_ROWS = 20_000
+
+
+class Evidence:
+    """What one test measured and kept."""
+
+    def __init__(
+        self,
+        test: str,
+        clauses: Sequence[str],
+        *,
+        ledger: Ledger,
+        profile: Profile,
+        sync: ClockSync | None = None,
+        noise: LevelNoise | None = None,
+    ) -> None:
+        self.test = test
+        self.clauses = tuple(clauses)
+        self.ledger = ledger
+        self.rundir: RunDir = ledger.rundir
+        self.profile = profile
+        self.sync = sync
+        self.noise = noise or LevelNoise()
+        self.measurements: list[Measurement] = []
+        self.attachments: list[str] = []
+        self.dir = f"tests/{safe_name(test)}"
+        self._traces = 0
+
+    # -- measurements -----------------------------------------------------------------
+
+    def record(self, *ms: Measurement) -> None:
+        for m in ms:
+            if not m.test:
+                m = Measurement(**{**m.__dict__, "test": self.test})
+            self.measurements.append(m)
+            self.ledger.measurement(m)
+
+    def count(self, clause: str, name: str, n: int, *, subject: str = "", detail: str = "") -> None:
+        """Record a count of forbidden things for `clause` (none allowed)."""
+        self.record(count(clause, name, n, subject=subject, detail=detail))
+
+    def failures(self) -> list[Measurement]:
+        return [m for m in self.measurements if m.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE)]
+
+    # -- light ------------------------------------------------------------------------
+
+    def check_light(
+        self,
+        trace: LightTrace,
+        events: Sequence[Event],
+        *,
+        state_claims: Sequence[tuple[Mapped, str]] = (),
+        label: str = "",
+        record: bool = True,
+    ) -> list[Measurement]:
+        """Every indicator clause over the captures in `events`, with the trace kept."""
+        if self.sync is None:
+            raise RuntimeError("check_light needs a clock sync")
+        timeline = Timeline(events, self.sync)
+        ms = check_timeline(
+            timeline, trace, self.profile, test=self.test, state_claims=state_claims,
+            noise=self.noise,
+        )  # fmt: skip
+        with allure.step(f"Indicator checks over {len(timeline.captures)} capture(s) {label}"):
+            if record:
+                self.record(*ms)
+            self.keep_trace(trace, timeline, ms, label=label)
+        return ms
+
+    def keep_trace(
+        self, trace: LightTrace, timeline: Timeline, ms: Sequence[Measurement], label: str = ""
+    ) -> None:
+        """Save the trace (full .npz, CSV around the captures) and its plot."""
+        from harness.plot import plot_trace  # matplotlib is slow to import; only when needed
+
+        self._traces += 1
+        stem = f"{self.dir}/light-{self._traces}{'-' + safe_name(label) if label else ''}"
+        npz = self.rundir.path(stem + ".npz")
+        npz.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            npz, v=trace.v, t0=trace.t0, interval_s=trace.interval_s,
+            trigger_u_s=trace.trigger_u_s, visible_v=trace.visible_v,
+        )  # fmt: skip
+        self.rundir.done(stem + ".npz")
+        csv = self._csv(trace, timeline)
+        self.rundir.write_text(stem + ".csv", csv)
+        self.attach_text(f"light trace {self._traces} (CSV)", csv, "text/csv", ".csv")
+        captures = [(c.start, c.end, c.label) for c in timeline.captures]
+        bad = [
+            (m.t or 0.0, (m.t or 0.0) + max(m.value, 0) / 1000 if m.unit == "ms" else m.t or 0.0,
+             f"{m.clause} {m.name}")
+            for m in ms
+            if m.verdict != Verdict.PASS and m.t is not None
+        ]  # fmt: skip
+        png = self.rundir.path(stem + ".png")
+        plot_trace(trace, png, captures=captures, violations=bad,
+                   window_s=self.profile["lit_window_ms"] / 1000)  # fmt: skip
+        self.rundir.done(stem + ".png")
+        self.attach_file(png, f"light trace {self._traces} (plot)", "image/png")
+
+    @staticmethod
+    def _csv(trace: LightTrace, timeline: Timeline) -> str:
+        t = trace.times
+        if timeline.captures:
+            lo = min(c.start for c in timeline.captures) - 0.3
+            hi = max(c.end for c in timeline.captures) + 0.8
+            sel = np.flatnonzero((t >= lo) & (t <= hi))
+        else:
+            sel = np.arange(len(t))
+        step = max(1, len(sel) // CSV_MAX_ROWS)
+        sel = sel[::step]
+        rows = [f"# visible_v={trace.visible_v} interval_s={trace.interval_s} decimation={step}"]
+        rows.append("host_t_s,volts")
+        rows += [f"{t[i]:.6f},{trace.v[i]:.5f}" for i in sel]
+        return "\n".join(rows) + "\n"
+
+    # -- attachments ------------------------------------------------------------------
+
+    def attach_text(
+        self, name: str, text: str, mime: str = "text/plain", ext: str = ".txt"
+    ) -> None:
+        allure.attach(text, name=name, attachment_type=mime, extension=ext.lstrip("."))
+
+    def attach_json(self, name: str, obj: Any) -> None:
+        text = json.dumps(obj, indent=2, sort_keys=True, default=str)
+        rel = f"{self.dir}/{safe_name(name)}.json"
+        self.rundir.write_text(rel, text)
+        self.attach_text(name, text, "application/json", ".json")
+
+    def attach_file(self, path: Path, name: str, mime: str) -> None:
+        allure.attach.file(
+            str(path), name=name, attachment_type=mime, extension=path.suffix.lstrip(".")
+        )
+        self.attachments.append(str(path))
+
+    def finish(self) -> None:
+        """Attach the test's measurements (JSON with units, uncertainty, limit, verdict)."""
+        self.attach_json("measurements", [m.as_dict() for m in self.measurements])
+
+
+@contextlib.contextmanager
+def step(title: str) -> Iterator[None]:
+    """An Allure step (a no-op when Allure is not collecting)."""
+    with allure.step(title):
+        yield

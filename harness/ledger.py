@@ -1,0 +1,129 @@
+"""The ledger: every measurement and test outcome of a run, and the clause verdicts.
+
+Records are appended to `measurements.jsonl` / `tests.jsonl` as they happen and the
+summary is rewritten after every test, so an interrupted run still says what it found.
+A clause's verdict is the worst of everything tied to it (clauses.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.clauses import CLAUSE_BY_ID, CLAUSES, Profile
+from harness.rundir import RunDir
+from harness.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
+
+
+@dataclass
+class ClauseRecord:
+    verdicts: list[Verdict] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    tests: set[str] = field(default_factory=set)
+    reasons: list[str] = field(default_factory=list)
+
+
+class Ledger:
+    """Collects the run's evidence and writes the summary (`summary.json`)."""
+
+    def __init__(self, rundir: RunDir, *, station: str, profile: Profile) -> None:
+        self.rundir = rundir
+        self.station = station
+        self.profile = profile
+        self.meta: dict[str, Any] = {}
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self._lock = threading.Lock()
+        self._clauses: dict[str, ClauseRecord] = {c.id: ClauseRecord() for c in CLAUSES}
+        self._tests: dict[str, dict[str, Any]] = {}
+        self._deviations: list[dict[str, Any]] = []
+
+    def measurement(self, m: Measurement) -> None:
+        if m.clause not in CLAUSE_BY_ID:
+            raise KeyError(f"measurement {m.name!r} names unknown clause {m.clause!r}")
+        rec = m.as_dict()
+        with self._lock:
+            c = self._clauses[m.clause]
+            c.verdicts.append(m.verdict)
+            c.measurements.append(rec)
+            if m.test:
+                c.tests.add(m.test)
+        self.rundir.append_jsonl("measurements.jsonl", {"station": self.station, **rec})
+
+    def test(self, outcome: TestOutcome, duration_s: float = 0.0) -> None:
+        """Record a finished test; its outcome counts for every clause it is tied to."""
+        rec = {
+            "test": outcome.test,
+            "clauses": list(outcome.clauses),
+            "outcome": outcome.outcome.value,
+            "reason": outcome.reason[:2000],
+            "station": self.station,
+            "duration_s": round(duration_s, 3),
+        }
+        with self._lock:
+            self._tests[outcome.test] = rec
+            for cid in outcome.clauses:
+                c = self._clauses.get(cid)
+                if c is None:
+                    continue
+                c.tests.add(outcome.test)
+                if outcome.outcome != Verdict.PASS:
+                    c.verdicts.append(outcome.outcome)
+                    if outcome.reason:
+                        c.reasons.append(f"{outcome.test}: {outcome.reason[:500]}")
+            if outcome.outcome == Verdict.BROKEN:
+                self._deviations.append(rec)
+        self.rundir.append_jsonl("tests.jsonl", rec)
+        self.write_summary(complete=False)
+
+    def clause_verdicts(self) -> dict[str, Verdict]:
+        with self._lock:
+            return {cid: worst(c.verdicts) for cid, c in self._clauses.items()}
+
+    def run_verdict(self) -> Verdict:
+        return worst([v for v in self.clause_verdicts().values() if v != Verdict.NOT_TESTED])
+
+    def summary(self, *, complete: bool) -> dict[str, Any]:
+        verdicts = self.clause_verdicts()
+        with self._lock:
+            clauses = {}
+            for clause in CLAUSES:
+                c = self._clauses[clause.id]
+                reasons = list(c.reasons)
+                if not c.tests and not c.measurements:
+                    reasons.append("no test exercised this clause in this run")
+                clauses[clause.id] = {
+                    "verdict": verdicts[clause.id].value,
+                    "principle": clause.principle,
+                    "statement": clause.statement,
+                    "limit": clause.limit,
+                    "tests": sorted(c.tests),
+                    "measurements": list(c.measurements),
+                    "reasons": reasons[:50],
+                }
+            tests = dict(self._tests)
+            deviations = list(self._deviations)
+        counted = [v for v in verdicts.values() if v != Verdict.NOT_TESTED]
+        return {
+            "format": "tally-summary/1",
+            "run_id": self.rundir.run_id,
+            "verdict": worst(counted).value if counted else Verdict.NOT_TESTED.value,
+            "complete": complete,
+            "started": self.started,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "station": self.station,
+            "profile": self.profile.name,
+            "limits": dict(self.profile.limits),
+            "limits_overridden": list(self.profile.overridden),
+            "decision_rule": DECISION_RULE,
+            "clauses": clauses,
+            "tests": tests,
+            "deviations": deviations,
+            **self.meta,
+        }
+
+    def write_summary(self, *, complete: bool) -> dict[str, Any]:
+        s = self.summary(complete=complete)
+        self.rundir.write_json("summary.json", s)
+        return s

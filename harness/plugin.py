@@ -1,0 +1,310 @@
+"""The pytest plugin: options, fixtures, the `clause` marker, and verdict hooks.
+
+Thin glue: the work is done by `harness.run`, `harness.bench` and `harness.evidence`.
+The plugin only acts when `--station` is given, so ordinary test runs are untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import settings as hypothesis_settings
+
+from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
+from harness.bench import Bench
+from harness.clauses import CLAUSE_BY_ID
+from harness.device import DeviceClient
+from harness.errors import BenchFault, ConfigError, DeviceError
+from harness.evidence import Evidence
+from harness.light import LightTrace
+from harness.messages import Event
+from harness.photodiode import Photodiode
+from harness.run import TallyRun
+from harness.station import Station, load_station
+from harness.verdict import TestOutcome, Verdict, worst
+
+RUN_KEY = pytest.StashKey[TallyRun]()
+EVIDENCE_KEY = pytest.StashKey[Evidence]()
+OUTCOME_KEY = pytest.StashKey[list[tuple[Verdict, str]]]()
+START_KEY = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("tally", "Tally conformance harness")
+    g.addoption("--station", default=None, help="station file, or 'sim' for the simulated bench")
+    g.addoption(
+        "--sim-fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add a simulated firmware fault (repeatable; simulated stations only)",
+    )
+    g.addoption("--report-dir", default="out", help="run directory for results and evidence")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "clause(*ids): the conformance clauses this test gives evidence for"
+    )
+    spec = config.getoption("--station", default=None)
+    if spec is None:
+        return
+    try:
+        station = load_station(spec)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    faults = list(config.getoption("--sim-fault") or [])
+    if faults and station.sim is None:
+        raise pytest.UsageError(f"--sim-fault needs a simulated station; {spec} is not one")
+    report_dir = Path(config.getoption("--report-dir"))
+    if hasattr(config, "workerinput"):  # pytest-xdist worker: one run directory each
+        report_dir = report_dir / f"worker-{config.workerinput['workerid']}"
+    run = TallyRun(station, report_dir, faults)
+    config.stash[RUN_KEY] = run
+    if getattr(config.option, "allure_report_dir", "unset") is None:
+        config.option.allure_report_dir = str(report_dir / "allure-results")
+    hyp_profile = config.getoption("hypothesis_profile", default=None)
+    if hyp_profile is None and station.hypothesis.profile:
+        hypothesis_settings.load_profile(station.hypothesis.profile)
+    run.ledger.meta["hypothesis"] = {
+        "profile": hyp_profile or station.hypothesis.profile or "default",
+        "seed": config.getoption("hypothesis_seed", default=None) or station.hypothesis.seed,
+    }
+
+
+def _run(config: pytest.Config) -> TallyRun | None:
+    return config.stash.get(RUN_KEY, None)
+
+
+def _require_run(request: pytest.FixtureRequest) -> TallyRun:
+    run = _run(request.config)
+    if run is None:
+        raise pytest.UsageError("this test needs a bench: run pytest with --station FILE|sim")
+    return run
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tally_run(request: pytest.FixtureRequest) -> TallyRun:
+    return _require_run(request)
+
+
+@pytest.fixture(scope="session")
+def station(tally_run: TallyRun) -> Station:
+    """The station in use, with real addresses (the simulator's, on `--station sim`)."""
+    return tally_run.live_station()
+
+
+@pytest.fixture(scope="session")
+def bench(tally_run: TallyRun) -> Bench:
+    return tally_run.open_bench()
+
+
+@pytest.fixture(scope="session")
+def photodiode(bench: Bench) -> Photodiode:
+    """The connected photodiode instrument (pyvisa, `@py` backend unless the station says)."""
+    assert bench.photodiode is not None
+    return bench.photodiode
+
+
+@pytest.fixture
+def evidence(tally_run: TallyRun, request: pytest.FixtureRequest) -> Evidence:
+    item = request.node
+    ev = Evidence(
+        item.nodeid, clauses_of(item), ledger=tally_run.ledger, profile=tally_run.profile,
+        sync=tally_run.bench.sync if tally_run.bench else None, noise=tally_run.noise,
+    )  # fmt: skip
+    item.stash[EVIDENCE_KEY] = ev
+    return ev
+
+
+@pytest.fixture
+def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Iterator[DeviceClient]:
+    """The connected device, idle and without consent; left not recording afterwards."""
+    run = _require_run(request)
+    evidence.sync = bench.sync
+    evidence.noise = run.noise
+    log_rel = f"{evidence.dir}/serial.log"
+    bench.client.log.start_segment(run.rundir.path(log_rel))
+    try:
+        if not bench.client.link.alive:
+            bench.client.log.note("link was down after the previous test: reconnecting")
+            bench.recover()
+        bench.client.ensure_idle()
+        bench.client.consent_revoke("all")
+        bench.sync.sync(4)
+        yield bench.client
+    finally:
+        try:
+            bench.client.ensure_idle()
+        finally:
+            bench.client.log.end_segment()
+            path = run.rundir.path(log_rel)
+            if path.exists():
+                run.rundir.done(log_rel)
+                evidence.attach_file(path, "serial log", "text/plain")
+    anomalies = bench.client.anomalies
+    if anomalies:
+        found, anomalies[:] = list(anomalies), []
+        raise BenchFault(f"device broke the protocol: {'; '.join(found[:5])}")
+
+
+@dataclass
+class LightRecording:
+    """What a `light.recording()` block saw: the trace and the device's events."""
+
+    mark: int
+    trace: LightTrace | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+class LightRecorder:
+    """Records the light in the background for as long as a `with` block runs."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+
+    @contextlib.contextmanager
+    def recording(self, max_seconds: float | None = None) -> Iterator[LightRecording]:
+        rec = LightRecording(self.bench.client.event_mark)
+        with self.bench.monitor(max_seconds) as mon:
+            yield rec
+        self.bench.sync.sync(4)  # bracket the block's events between two sync points
+        rec.trace = self.bench.trace(mon)
+        rec.events = self.bench.client.events_since(rec.mark)
+
+
+@pytest.fixture
+def light(bench: Bench) -> LightRecorder:
+    return LightRecorder(bench)
+
+
+@pytest.fixture
+def profile(tally_run: TallyRun):
+    return tally_run.profile
+
+
+def clauses_of(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("clause"):
+        for cid in mark.args:
+            if cid not in CLAUSE_BY_ID:
+                raise pytest.UsageError(f"{item.nodeid}: unknown clause {cid!r}")
+            ids.append(cid)
+    return tuple(dict.fromkeys(ids))
+
+
+# -- verdict hooks ----------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Device refusals become failures; failing measurements fail the test."""
+    if _run(item.config) is None:
+        return (yield)
+    try:
+        result = yield
+    except DeviceError as exc:
+        if exc.code == "UNSUPPORTED":
+            pytest.skip(f"NOT_TESTED: the device does not offer {exc.cmd}")
+        raise AssertionError(f"device answered an error it should not have: {exc}") from exc
+    ev = item.stash.get(EVIDENCE_KEY, None)
+    if ev is not None:
+        bad = ev.failures()
+        if bad:
+            lines = [
+                f"{m.clause} {m.verdict.value}: {m.name} = {m.value:.4g} {m.unit} "
+                f"(U = {m.uncertainty:.2g}, limit {m.comparison} {m.limit:g}) "
+                f"{m.subject} {m.detail}"
+                for m in bad[:20]
+            ]
+            raise AssertionError("\n".join(lines))
+    return result
+
+
+def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Verdict, str]:
+    """One phase of a test as a verdict with its reason."""
+    if report.passed:
+        return Verdict.PASS, ""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return Verdict.NOT_TESTED, str(reason).removeprefix("Skipped: ")
+    exc = call.excinfo.value if call.excinfo else None
+    text = f"{type(exc).__name__}: {exc}" if exc is not None else str(report.longrepr)[-500:]
+    if isinstance(exc, BenchFault | pytest.UsageError) or (
+        exc is not None and _caused_by_bench(exc)
+    ):
+        return Verdict.BROKEN, text
+    if isinstance(exc, AssertionError | pytest.fail.Exception):
+        if "INCONCLUSIVE" in str(exc) and "FAIL:" not in str(exc):
+            return Verdict.INCONCLUSIVE, text
+        return Verdict.FAIL, text
+    return Verdict.BROKEN, f"harness error: {text}"
+
+
+def _caused_by_bench(exc: BaseException) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, BenchFault):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen += 1
+    return False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:  # type: ignore[misc]
+    report = yield
+    run = _run(item.config)
+    if run is None:
+        return report
+    phases = item.stash.setdefault(OUTCOME_KEY, [])
+    if call.when == "setup":
+        item.stash[START_KEY] = time.monotonic()
+    phases.append(classify(report, call))
+    if call.when == "teardown":
+        verdict = worst([v for v, _ in phases])
+        reason = "; ".join(r for v, r in phases if v == verdict and r)
+        ev = item.stash.get(EVIDENCE_KEY, None)
+        if ev is not None:
+            ev.finish()
+        run.ledger.test(
+            TestOutcome(item.nodeid, clauses_of(item), verdict, reason, run.ledger.station),
+            time.monotonic() - item.stash.get(START_KEY, time.monotonic()),
+        )
+        report.user_properties.append(("tally_verdict", verdict.value))
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = _run(session.config)
+    if run is None:
+        return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
+    summary = run.finish(complete=not interrupted)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = (
+            pytest.ExitCode.OK
+            if summary["verdict"] == Verdict.PASS and exitstatus == pytest.ExitCode.OK
+            else pytest.ExitCode.TESTS_FAILED
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    run = _run(terminalreporter.config)
+    if run is None:
+        return
+    s = run.ledger.summary(complete=True)
+    tr = terminalreporter
+    tr.section(f"Tally verdicts — station {s['station']}, profile {s['profile']}")
+    for cid, c in s["clauses"].items():
+        tr.write_line(f"{cid:6s} {c['verdict']:13s} {CLAUSE_BY_ID[cid].statement}")
+    tr.write_line(f"RUN    {s['verdict']}   ({run.rundir.root / 'summary.json'})")

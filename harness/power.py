@@ -1,0 +1,80 @@
+"""Bench supply driver (power-scpi.md): cut power for real and log the current drawn."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import pyvisa
+
+from harness.errors import InstrumentError
+
+
+@dataclass(frozen=True)
+class CurrentSample:
+    t: float
+    amps: float
+
+
+class PowerSupply:
+    """A programmable supply feeding the DUT, through pyvisa."""
+
+    def __init__(self, resource: pyvisa.resources.MessageBasedResource, name: str) -> None:
+        self.resource = resource
+        self.name = name
+        self.idn = self.query("*IDN?")
+
+    @classmethod
+    def open(cls, resource: str, *, backend: str = "@py", timeout_s: float = 2.0) -> PowerSupply:
+        try:
+            rm = pyvisa.ResourceManager(backend)
+            res = rm.open_resource(resource)
+            res.timeout = int(timeout_s * 1000)
+            res.read_termination = "\n"
+            res.write_termination = "\n"
+        except Exception as exc:  # pyvisa raises many types; none may escape raw
+            raise InstrumentError(f"cannot open power supply {resource!r}: {exc}") from None
+        return cls(res, resource)
+
+    def query(self, cmd: str) -> str:
+        try:
+            return str(self.resource.query(cmd)).strip()[:256]
+        except Exception as exc:
+            raise InstrumentError(f"power supply {self.name}: {cmd} failed: {exc}") from None
+
+    def write(self, cmd: str) -> None:
+        try:
+            self.resource.write(cmd)
+        except Exception as exc:
+            raise InstrumentError(f"power supply {self.name}: {cmd} failed: {exc}") from None
+
+    def check_errors(self) -> None:
+        err = self.query("SYST:ERR?")
+        if not err.startswith(("+0", "0")):
+            raise InstrumentError(f"power supply {self.name} reports: {err}")
+
+    def configure(self, volts: float, current_limit_a: float) -> None:
+        self.write(f"VOLT {volts:g}")
+        self.write(f"CURR {current_limit_a:g}")
+        self.check_errors()
+
+    def output(self, on: bool) -> None:
+        self.write(f"OUTP {'ON' if on else 'OFF'}")
+        if self.query("*OPC?") != "1":
+            raise InstrumentError(f"power supply {self.name}: *OPC? did not answer 1")
+
+    def is_on(self) -> bool:
+        return self.query("OUTP?") in ("1", "ON")
+
+    def current(self) -> CurrentSample:
+        text = self.query("MEAS:CURR?")
+        try:
+            return CurrentSample(time.monotonic(), float(text))
+        except ValueError:
+            raise InstrumentError(f"power supply {self.name}: bad current {text!r}") from None
+
+    def close(self) -> None:
+        # Closing a dead resource must not mask the real error.
+        with contextlib.suppress(Exception):
+            self.resource.close()

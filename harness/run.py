@@ -1,0 +1,128 @@
+"""A conformance run: one station, one run directory, one ledger, the bench opened once.
+
+The plugin is glue around this; a script can drive a run with it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.bench import Bench
+from harness.checks import LevelNoise
+from harness.clauses import Profile
+from harness.errors import BenchFault, TallyError
+from harness.ledger import Ledger
+from harness.rundir import RunDir
+from harness.seriallog import SerialLog
+from harness.simproc import SimProcess
+from harness.station import Station
+
+PACKAGES = ("pyserial", "pyvisa", "pyvisa-py", "hypothesis", "allure-pytest", "numpy", "pytest")
+
+
+class TallyRun:
+    """Owns the simulated bench process (if any), the open bench and the evidence."""
+
+    def __init__(self, station: Station, report_dir: Path, extra_faults: list[str]) -> None:
+        self.template = station
+        self.extra_faults = extra_faults
+        self.profile = Profile.with_overrides(station.limits.model_dump())
+        self.rundir = RunDir(report_dir)
+        self.ledger = Ledger(self.rundir, station=station.name, profile=self.profile)
+        self.log = SerialLog()
+        self.sim: SimProcess | None = None
+        self.station: Station | None = None
+        self.bench: Bench | None = None
+        self._bench_error: TallyError | None = None
+        self.ledger.meta.update(
+            station_file=station.source,
+            station_config=station.model_dump(mode="json"),
+            versions=versions(),
+            harness={"version": __version__, "git_commit": git_commit()},
+            command=sys.argv[:],
+        )
+
+    def live_station(self) -> Station:
+        """The station with real addresses; starts the simulated bench if it is one."""
+        if self.station is not None:
+            return self.station
+        st = self.template
+        if st.sim is not None:
+            faults = list(dict.fromkeys([*st.sim.faults, *self.extra_faults]))
+            self.sim = SimProcess(faults, st.sim.knobs, st.sim.seed, self.rundir.path("sim.log"))
+            self.sim.start()
+            st = self.sim.station(st)
+            self.ledger.meta["sim"] = {"faults": faults, "knobs": st.sim.knobs if st.sim else {}}
+        self.station = st
+        return st
+
+    def open_bench(self) -> Bench:
+        """Open and calibrate once; a failure is remembered so every test is BROKEN fast."""
+        if self.bench is not None:
+            return self.bench
+        if self._bench_error is not None:
+            raise type(self._bench_error)(str(self._bench_error))
+        try:
+            bench = Bench(self.live_station(), self.log).open()
+            self.ledger.meta["dut"] = bench.hello.as_dict() if bench.hello else {}
+            self.ledger.meta["instrument"] = {
+                "idn": bench.photodiode.idn if bench.photodiode else ""
+            }
+            if bench.power is not None:
+                self.ledger.meta["power_supply"] = {"idn": bench.power.idn}
+            cal = bench.calibrate()
+            self.ledger.meta["calibration"] = cal.as_dict()
+            self.ledger.write_summary(complete=False)
+        except TallyError as exc:
+            self._bench_error = exc
+            self.ledger.meta["bench_error"] = str(exc)
+            raise
+        except Exception as exc:  # a driver bug is still a bench fault, with its reason
+            self._bench_error = BenchFault(f"bench failed to open: {exc!r}")
+            raise self._bench_error from exc
+        self.bench = bench
+        return bench
+
+    @property
+    def noise(self) -> LevelNoise:
+        cal = self.bench.calibration if self.bench else None
+        p = self.template.photodiode
+        return LevelNoise(cal.dark_std_v if cal else 0.0, p.reading_u_v)
+
+    def finish(self, *, complete: bool) -> dict[str, Any]:
+        if self.bench is not None:
+            self.bench.leave_safe()
+            self.bench.close()
+        if self.sim is not None:
+            self.sim.stop()
+        summary = self.ledger.write_summary(complete=complete)
+        if complete:
+            self.rundir.finish()
+        return summary
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in PACKAGES:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            out[name] = importlib.metadata.version(name)
+    return out
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        res = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )  # fmt: skip
+        return res.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

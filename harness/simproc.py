@@ -1,0 +1,98 @@
+"""Start the simulated bench as its own process, the way a real bench is a separate thing.
+
+`python -m harness.sim serve` writes a station file once its pty and TCP ports are
+listening; the harness then reads that file like any other station. Every wait here is
+bounded; a simulator that does not come up is a bench fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.errors import BenchFault
+from harness.station import Station, load_station
+
+START_TIMEOUT_S = 20.0
+
+
+class SimProcess:
+    """A running `python -m harness.sim serve` and the station file it wrote."""
+
+    def __init__(
+        self,
+        faults: Sequence[str] = (),
+        knobs: dict[str, object] | None = None,
+        seed: int = 1,
+        log_path: Path | None = None,
+    ) -> None:
+        self.faults = list(faults)
+        self.knobs = dict(knobs or {})
+        self.seed = seed
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="tally-sim-"))
+        self.station_path = self._dir / "station.toml"
+
+    def command(self) -> list[str]:
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness.sim",
+            "serve",
+            "--station-out",
+            str(self.station_path),
+        ]
+        cmd += ["--seed", str(self.seed)]
+        for f in self.faults:
+            cmd += ["--fault", f]
+        for k, v in self.knobs.items():
+            cmd += ["--knob", f"{k}={v}"]
+        return cmd
+
+    def start(self) -> Path:
+        log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self.station_path.exists():
+            if self.proc.poll() is not None:
+                raise BenchFault(f"simulated bench exited with code {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BenchFault(f"simulated bench did not come up within {START_TIMEOUT_S:.0f} s")
+            time.sleep(0.02)
+        return self.station_path
+
+    def station(self, template: Station) -> Station:
+        """`template` (the sim station file) with the simulator's real addresses."""
+        live = load_station(self.station_path)
+        power = live.power.resource if live.power else None
+        return template.with_ports(live.dut.port, live.photodiode.resource, power)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def __enter__(self) -> SimProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
