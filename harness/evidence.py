@@ -20,7 +20,7 @@ from harness.clauses import Profile
 from harness.clock import ClockSync, Mapped
 from harness.ledger import Ledger
 from harness.light import LightTrace
-from harness.messages import Event
+from harness.messages import ArtifactInfo, Event
 from harness.rundir import RunDir, safe_name
 from harness.timeline import Timeline
 from harness.verdict import Measurement, Verdict, count
@@ -79,11 +79,15 @@ class Evidence:
         state_claims: Sequence[tuple[Mapped, str]] = (),
         label: str = "",
         record: bool = True,
+        stored: Sequence[tuple[ArtifactInfo, int]] = (),
     ) -> list[Measurement]:
-        """Every indicator clause over the captures in `events`, with the trace kept."""
+        """Every indicator clause over the captures in `events` (and, for captures whose
+        events never came, what `artifact.info` says was stored), with the trace kept."""
         if self.sync is None:
             raise RuntimeError("check_light needs a clock sync")
         timeline = Timeline(events, self.sync)
+        for info, epoch in stored:
+            timeline.add_stored(info, epoch)
         ms = check_timeline(
             timeline, trace, self.profile, test=self.test, state_claims=state_claims,
             noise=self.noise,

@@ -56,6 +56,7 @@ class Ledger:
         rec = {
             "test": outcome.test,
             "clauses": list(outcome.clauses),
+            "blamed": list(outcome.blamed),
             "outcome": outcome.outcome.value,
             "reason": outcome.reason[:2000],
             "station": self.station,
@@ -68,8 +69,9 @@ class Ledger:
                 if c is None:
                     continue
                 c.tests.add(outcome.test)
-                if outcome.outcome != Verdict.PASS:
-                    c.verdicts.append(outcome.outcome)
+                verdict = outcome.verdict_for(cid)
+                if verdict != Verdict.PASS:
+                    c.verdicts.append(verdict)
                     if outcome.reason:
                         c.reasons.append(f"{outcome.test}: {outcome.reason[:500]}")
             if outcome.outcome == Verdict.BROKEN:

@@ -7,6 +7,7 @@ The plugin only acts when `--station` is given, so ordinary test runs are untouc
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -276,8 +277,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         ev = item.stash.get(EVIDENCE_KEY, None)
         if ev is not None:
             ev.finish()
+        clauses = clauses_of(item)
+        blamed = tuple(c for c in clauses if re.search(rf"\b{c}\b", reason))
         run.ledger.test(
-            TestOutcome(item.nodeid, clauses_of(item), verdict, reason, run.ledger.station),
+            TestOutcome(item.nodeid, clauses, verdict, reason, run.ledger.station, blamed),
             time.monotonic() - item.stash.get(START_KEY, time.monotonic()),
         )
         report.user_properties.append(("tally_verdict", verdict.value))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from harness.clock import ClockSync, Mapped
-from harness.messages import Event
+from harness.messages import ArtifactInfo, Event
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,28 @@ class Timeline:
         if on is not None:
             claims.append(IndicatorClaim(on, None, "event"))
         return claims
+
+    def add_stored(self, info: ArtifactInfo, epoch: int, subject: str | None = None) -> None:
+        """Fall back on what `artifact.info` says was stored, for a capture whose events
+        never came (a device must not escape the light check by not reporting frames)."""
+        key = subject or info.artifact
+        if info.first_frame_us is None or self.capture(key) or self.capture(info.artifact):
+            return
+        last_us = info.first_frame_us if info.kind == "photo" else info.last_frame_us
+        self.captures.append(
+            CaptureInterval(
+                subject=key,
+                kind=info.kind[:16],
+                source=info.source[:16],
+                epoch=epoch,
+                first_us=info.first_frame_us,
+                last_us=last_us,
+                first=self.sync.to_host(info.first_frame_us, epoch),
+                last=self.sync.to_host(last_us, epoch) if last_us is not None else None,
+                end_reason="(from artifact.info)",
+            )
+        )
+        self.captures.sort(key=lambda c: c.start)
 
     def capture(self, subject: str) -> CaptureInterval | None:
         return next((c for c in self.captures if c.subject == subject), None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 DECISION_RULE = (
@@ -111,4 +111,9 @@ class TestOutcome:
     outcome: Verdict
     reason: str = ""
     station: str = ""
-    measurements: list[Measurement] = field(default_factory=list)
+    blamed: tuple[str, ...] = ()  # for a FAIL naming its clauses: only these get it
+
+    def verdict_for(self, clause: str) -> Verdict:
+        if self.outcome in (Verdict.FAIL, Verdict.INCONCLUSIVE) and self.blamed:
+            return self.outcome if clause in self.blamed else Verdict.PASS
+        return self.outcome
