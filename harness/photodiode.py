@@ -1,0 +1,333 @@
+"""The photodiode instrument driver: pyvisa, and only the SCPI of photodiode-scpi.md.
+
+One driver serves a Keysight Truevolt DMM, a small SCPI ADC board and the simulated
+instrument, over any VISA resource. Everything the instrument says is checked before it
+becomes a reading: the SCPI error queue after configuring, the byte count of every REAL
+block against the readings asked for, and every pyvisa failure becomes an
+`InstrumentError` that says what was being done, so a bench fault is never a clause FAIL.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pyvisa
+from pyvisa import constants
+from pyvisa.resources import MessageBasedResource
+
+from harness.errors import InstrumentError
+
+TriggerSource = Literal["IMM", "BUS"]
+DataFormat = Literal["REAL,32", "REAL,64"]
+ByteOrder = Literal["NORM", "SWAP"]
+
+MAX_COUNT = 10_000_000
+MAX_ERRORS_DRAINED = 64  # an error queue is ~20 deep; never loop on a broken instrument
+CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """When the acquisition's reading 0 was taken, in host monotonic seconds.
+
+    `u_s` is a half-width bound, not a standard deviation: the instrument acted somewhere
+    inside the round trip that bracketed the trigger command, so |true - t_host| <= u_s.
+    """
+
+    t_host: float
+    u_s: float
+
+
+class Photodiode:
+    """A configured photodiode instrument; use `Photodiode.open(resource)`.
+
+    Thread-safe per transaction (a lock around each write/read pair), so a monitor thread
+    streaming readings cannot interleave with another caller's query.
+    """
+
+    def __init__(self, res: MessageBasedResource, resource: str) -> None:
+        self._res = res
+        self._name = resource
+        self._lock = threading.RLock()
+        self._dtype = np.dtype(">f4")
+        self.interval_s: float | None = None
+        self.count: int | None = None
+        self.trigger_source: TriggerSource = "IMM"
+        self.trigger: Trigger | None = None
+        with self._visa("*IDN?"):
+            self.idn: str = self._res.query("*IDN?").strip()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, resource: str, *, backend: str = "@py", timeout_s: float = 2.0) -> Photodiode:
+        """Open `resource` with `\\n` termination both ways and a read timeout."""
+        try:
+            rm = pyvisa.ResourceManager(backend)
+            res = rm.open_resource(resource)
+        except (pyvisa.errors.Error, OSError, ValueError) as e:
+            raise InstrumentError(f"cannot open photodiode instrument {resource}: {e}") from e
+        if not isinstance(res, MessageBasedResource):
+            res.close()
+            raise InstrumentError(f"{resource} is not a message-based (SCPI) resource")
+        try:
+            res.read_termination = "\n"
+            res.write_termination = "\n"
+            res.timeout = timeout_s * 1000.0
+            res.chunk_size = CHUNK_BYTES
+            _disable_nagle(res)
+            if res.interface_type == constants.InterfaceType.asrl:
+                # serial ports end a read only on the termination character
+                res.end_input = constants.SerialTermination.termination_char  # type: ignore[attr-defined]
+        except (pyvisa.errors.Error, OSError, ValueError) as e:
+            res.close()
+            raise InstrumentError(f"cannot set up {resource}: {e}") from e
+        try:
+            return cls(res, resource)
+        except InstrumentError:
+            res.close()
+            raise
+
+    def close(self) -> None:
+        """Close the resource (never the shared ResourceManager); safe to call twice."""
+        with suppress(pyvisa.errors.Error, OSError):
+            self._res.close()
+
+    def __enter__(self) -> Photodiode:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def resource(self) -> str:
+        return self._name
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The wire dtype of REAL readings as configured (byte order included)."""
+        return self._dtype
+
+    # -- configuration -----------------------------------------------------------------
+
+    def configure(
+        self,
+        sample_interval_s: float,
+        count: int,
+        *,
+        trigger: TriggerSource = "IMM",
+        fmt: DataFormat = "REAL,32",
+        byte_order: ByteOrder = "NORM",
+        range_v: float = 10.0,
+    ) -> float:
+        """Set up a timed acquisition of `count` readings; returns the interval the
+        instrument actually uses (SAMP:TIM?), which the trace must use.
+
+        Any entry in the instrument's error queue afterwards is raised as an
+        `InstrumentError` carrying the instrument's own words.
+        """
+        if not 1 <= count <= MAX_COUNT:
+            raise ValueError(f"count {count} outside 1..{MAX_COUNT}")
+        if trigger not in ("IMM", "BUS") or fmt not in ("REAL,32", "REAL,64"):
+            raise ValueError(f"unsupported trigger {trigger!r} or format {fmt!r}")
+        if byte_order not in ("NORM", "SWAP") or not sample_interval_s > 0:
+            raise ValueError(f"bad byte order {byte_order!r} or interval {sample_interval_s!r}")
+        commands = [
+            "*RST",
+            "*CLS",
+            f"CONF:VOLT:DC {range_v:.9g}",
+            "SAMP:SOUR TIM",
+            f"SAMP:TIM {sample_interval_s:.12g}",
+            f"SAMP:COUN {count:d}",
+            f"TRIG:SOUR {trigger}",
+            f"FORM:DATA {fmt}",
+            f"FORM:BORD {byte_order}",
+        ]
+        with self._lock:
+            self.trigger = None
+            for cmd in commands:
+                with self._visa(cmd):
+                    self._res.write(cmd)
+            errors = self.errors()
+            if errors:
+                raise InstrumentError(
+                    f"{self._name} rejected the configuration: " + "; ".join(errors)
+                )
+            interval = self._query_float("SAMP:TIM?")
+            actual_count = int(self._query_float("SAMP:COUN?"))
+        if actual_count != count or not interval > 0:
+            raise InstrumentError(
+                f"{self._name} configured {actual_count} readings every {interval} s, "
+                f"asked for {count} every {sample_interval_s} s"
+            )
+        self.interval_s, self.count, self.trigger_source = interval, count, trigger
+        order = ">" if byte_order == "NORM" else "<"
+        self._dtype = np.dtype(order + ("f4" if fmt == "REAL,32" else "f8"))
+        return interval
+
+    def errors(self) -> list[str]:
+        """Drain the SCPI error queue: every entry but `+0,"No error"`, oldest first."""
+        out: list[str] = []
+        with self._lock:
+            for _ in range(MAX_ERRORS_DRAINED):
+                with self._visa("SYST:ERR?"):
+                    entry = self._res.query("SYST:ERR?").strip()
+                code = entry.split(",", 1)[0].strip()
+                try:
+                    if int(code) == 0:
+                        return out
+                except ValueError:
+                    raise InstrumentError(
+                        f"{self._name}: malformed SYST:ERR? answer {entry[:80]!r}"
+                    ) from None
+                out.append(entry)
+        raise InstrumentError(f"{self._name}: error queue never emptied: {out[-3:]}")
+
+    # -- acquisition -------------------------------------------------------------------
+
+    def arm(self) -> Trigger:
+        """Start the acquisition and time its trigger against the host clock.
+
+        The trigger happened inside the round trip around `INIT` + `*OPC?` (or `*TRG` +
+        `*OPC?` with TRIG:SOUR BUS, after arming): its midpoint is the estimate and half
+        of it the bound.
+        """
+        if self.interval_s is None:
+            raise InstrumentError(f"{self._name}: arm() before configure()")
+        with self._lock:
+            if self.trigger_source == "BUS":
+                with self._visa("INIT"):
+                    self._res.write("INIT")
+                    self._res.query("*OPC?")
+                cmd = "*TRG"
+            else:
+                cmd = "INIT"
+            with self._visa(cmd):
+                before = time.monotonic()
+                self._res.write(cmd)
+                self._res.query("*OPC?")
+                after = time.monotonic()
+            errors = self.errors()
+        if errors:
+            raise InstrumentError(f"{self._name} refused {cmd}: " + "; ".join(errors))
+        self.trigger = Trigger((before + after) / 2.0, (after - before) / 2.0)
+        return self.trigger
+
+    def available(self) -> int:
+        """Readings in the instrument's memory now (DATA:POIN?)."""
+        n = int(self._query_float("DATA:POIN?"))
+        if n < 0:
+            raise InstrumentError(f"{self._name}: negative DATA:POIN? answer {n}")
+        return n
+
+    def read_available(self, max_n: int | None = None) -> np.ndarray:
+        """Remove and return the readings taken so far (at most `max_n`), oldest first,
+        as native-endian float32/float64 volts.
+
+        The count is asked first (DATA:POIN?) and then exactly that many are requested
+        (`R? n`), so every block is checked against a known size: a block that declares
+        or delivers a different byte count is an `InstrumentError`, never a shifted
+        trace. An indefinite `#0` block is read by that size (pyvisa cannot know it).
+        """
+        native = self._dtype.newbyteorder("=")
+        with self._lock:
+            n = self.available()
+            if max_n is not None:
+                n = min(n, max_n)
+            if n <= 0:
+                return np.empty(0, native)
+            want = n * self._dtype.itemsize
+            hint = f"expected a block of {want} bytes; silent, or a block short of its header"
+            with self._visa("R?", resync=True, hint=hint):
+                # datatype "B": pyvisa frames the block and hands back exactly the bytes
+                # the header declared, so their count can be checked, not floored
+                raw = self._res.query_binary_values(
+                    f"R? {n}",
+                    datatype="B",
+                    is_big_endian=self._dtype.byteorder == ">",
+                    container=np.ndarray,
+                    header_fmt="ieee",
+                    expect_termination=True,
+                    data_points=want,  # used only for an indefinite (#0) block
+                )
+        got = len(raw)
+        if got != want:
+            raise InstrumentError(
+                f"{self._name}: R? {n} returned a block of {got} bytes, expected {want} "
+                f"({n} readings of {self._dtype.itemsize} bytes)"
+            )
+        return raw.view(self._dtype).astype(native)
+
+    def abort(self) -> None:
+        """Stop acquiring; readings taken stay in memory for `read_available`."""
+        with self._lock, self._visa("ABOR"):
+            self._res.write("ABOR")
+
+    def measure_once(self) -> float:
+        """One reading now, in volts (MEAS:VOLT:DC?, answered in ASCII)."""
+        return self._query_float("MEAS:VOLT:DC?")
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _query_float(self, cmd: str) -> float:
+        with self._lock, self._visa(cmd):
+            text = self._res.query(cmd).strip()
+        try:
+            return float(text)
+        except ValueError:
+            raise InstrumentError(f"{self._name}: {cmd} answered {text[:80]!r}") from None
+
+    @contextmanager
+    def _visa(self, what: str, *, resync: bool = False, hint: str = "") -> Iterator[None]:
+        """Turn pyvisa's failures into `InstrumentError` naming the step; after a failed
+        block read, drop whatever is left of it so the next answer is not misread."""
+        try:
+            yield
+        except pyvisa.errors.VisaIOError as e:
+            if resync:
+                self._discard_input()
+            if e.error_code == constants.StatusCode.error_timeout:
+                timeout = self._res.timeout / 1000.0 if self._res.timeout else None
+                raise InstrumentError(
+                    f"instrument timed out on {what} ({self._name}, {timeout} s"
+                    + (f"; {hint})" if hint else ")")
+                ) from e
+            raise InstrumentError(f"{self._name}: {what} failed: {e.description}") from e
+        except (pyvisa.errors.Error, ValueError, OSError, UnicodeDecodeError) as e:
+            if resync:
+                self._discard_input()
+            raise InstrumentError(f"{self._name}: {what} failed: {e}") from e
+
+    def _discard_input(self) -> None:
+        with suppress(pyvisa.errors.Error, OSError, NotImplementedError):
+            self._res.clear()
+
+
+def _disable_nagle(res: MessageBasedResource) -> None:
+    """Send each small SCPI write at once on a raw socket.
+
+    With Nagle on, a write that follows another unanswered write (`INIT` then `*OPC?`,
+    or the nine commands of `configure`) waits for the peer's delayed ACK, ~40 ms on
+    Linux: that would widen every trigger bound to tens of ms. NI-VISA turns Nagle off
+    by default; pyvisa-py 0.8 leaves it on and rejects VI_ATTR_TCPIP_NODELAY (its setter is
+    not wired), so after asking politely this reaches the session's socket.
+    """
+    if res.interface_type != constants.InterfaceType.tcpip:
+        return
+    try:
+        res.set_visa_attribute(constants.ResourceAttribute.tcpip_nodelay, constants.VI_TRUE)
+        return
+    except Exception:  # pyvisa-py raises its own UnknownAttribute, not a pyvisa error
+        pass
+    sessions = getattr(res.visalib, "sessions", None)
+    session = sessions.get(res.session) if isinstance(sessions, dict) else None
+    sock = getattr(session, "interface", None)
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
