@@ -8,6 +8,7 @@ photo's interval is its exposure instant.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -133,9 +134,23 @@ class Timeline:
         """Fall back on what `artifact.info` says was stored, for a capture whose events
         never came (a device must not escape the light check by not reporting frames)."""
         key = subject or info.artifact
-        if info.first_frame_us is None or self.capture(key) or self.capture(info.artifact):
+        if info.first_frame_us is None:
             return
         last_us = info.first_frame_us if info.kind == "photo" else info.last_frame_us
+        known = self.capture(key) or self.capture(info.artifact)
+        if known is not None:
+            if known.last is None and last_us is not None:  # the end event never came
+                self.captures.remove(known)
+                self.captures.append(
+                    dataclasses.replace(
+                        known,
+                        last_us=last_us,
+                        last=self.sync.to_host(last_us, known.epoch),
+                        end_reason="(end from artifact.info)",
+                    )
+                )
+                self.captures.sort(key=lambda c: c.start)
+            return
         self.captures.append(
             CaptureInterval(
                 subject=key,

@@ -1,0 +1,163 @@
+"""Consent principle (CON-1..CON-4): no capture without explicit consent of its scope.
+
+Each refused capture is checked three ways: the response, the absence of capture
+events, and that `artifact.list` did not grow.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.actions import Attempt, attempt, wait_end
+from harness.verdict import Measurement
+from suites.support import KINDS, SOURCES, require_kind
+
+RECORD_KINDS = ("video", "audio")
+
+
+def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
+    subject = f"{a.kind}/{a.source} {context}"
+    evidence.count(
+        clause,
+        "capture_accepted_without_consent",
+        int(a.accepted),
+        subject=subject,
+        detail=f"device answered {a.code}",
+    )
+    evidence.count(
+        clause,
+        "wrong_refusal_code",
+        int(not a.accepted and a.code != "CONSENT_REQUIRED"),
+        subject=subject,
+        detail=f"device answered {a.code}",
+    )
+    evidence.count(clause, "capture_events_after_refusal", a.capture_events, subject=subject)
+    evidence.count(clause, "artifacts_stored_after_refusal", a.artifacts_added, subject=subject)
+
+
+@pytest.mark.clause("CON-1")
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_refused_without_consent(dut, evidence, kind, source):
+    require_kind(dut, kind)
+    record_refusal(evidence, "CON-1", attempt(dut, kind, source), "with no consent")
+
+
+@pytest.mark.clause("CON-1")
+@pytest.mark.parametrize("kind", KINDS)
+def test_refused_after_revoke(dut, evidence, kind):
+    require_kind(dut, kind)
+    dut.consent_grant(kind, "app")
+    dut.consent_revoke(kind)
+    for source in SOURCES:
+        record_refusal(evidence, "CON-1", attempt(dut, kind, source), f"after revoking {kind}")
+    dut.consent_grant(kind, "voice")
+    dut.consent_revoke("all")
+    record_refusal(evidence, "CON-1", attempt(dut, kind, "user"), "after revoking all")
+
+
+@pytest.mark.clause("CON-2")
+@pytest.mark.parametrize(
+    "granted",
+    [
+        ("photo",),
+        ("video",),
+        ("audio",),
+        ("photo", "video"),
+        ("photo", "audio"),
+        ("video", "audio"),
+    ],
+)
+def test_partial_grant_enables_nothing_else(dut, evidence, granted):
+    """Each partial grant: every other kind, from both sources, is still refused."""
+    for scope in granted:
+        dut.consent_grant(scope)
+    others = [k for k in KINDS if k not in granted and k in (dut.hello_info.capture or KINDS)]
+    for kind in others:
+        for source in SOURCES:
+            record_refusal(
+                evidence,
+                "CON-2",
+                attempt(dut, kind, source),
+                f"with only {'+'.join(granted)} granted",
+            )
+
+
+@pytest.mark.clause("CON-3")
+@pytest.mark.parametrize("scope", ["kind", "all"])
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("kind", RECORD_KINDS)
+def test_revoke_ends_recording(dut, evidence, profile, bench, kind, source, scope):
+    """Revoking the running recording's scope (or all) ends it within revoke_ms."""
+    require_kind(dut, kind)
+    dut.consent_grant(kind)
+    session = dut.record_start(kind, source).result["session"]
+    time.sleep(0.4)
+    mark = dut.event_mark
+    revoke = dut.consent_revoke(kind if scope == "kind" else "all")
+    limit_s = profile["revoke_ms"] / 1000
+    end = wait_end(dut, session, mark, timeout_s=limit_s + 1.5)
+    bench.sync.sync(4)
+    t_revoke_us, u_us = bench.sync.to_device_us(revoke.sent, dut.epoch)
+    subject = f"{kind}/{source} revoke {scope}"
+    if end is None or not isinstance(end.get("last_frame_us"), int):
+        st = dut.state()
+        still = st.recording is not None
+        value_ms = (time.monotonic() - revoke.sent) * 1000
+        detail = "still recording" if still else "ended without a capture.end with last_frame_us"
+        evidence.record(_revoke_measurement(value_ms, u_us, profile, subject, detail))
+        dut.ensure_idle()
+        return
+    delay_ms = (end.get("last_frame_us") - t_revoke_us) / 1000
+    evidence.record(
+        _revoke_measurement(
+            delay_ms, u_us, profile, subject, f"end reason {str(end.get('reason'))[:32]!r}"
+        )
+    )
+    evidence.count(
+        "CON-3",
+        "still_recording_after_revoke",
+        int(dut.state().recording is not None),
+        subject=subject,
+    )
+
+
+def _revoke_measurement(value_ms, u_us, profile, subject, detail):
+    return Measurement(
+        "CON-3",
+        "last_frame_after_revoke",
+        value_ms,
+        "ms",
+        profile["revoke_ms"],
+        "<=",
+        u_us / 1000,
+        subject=subject,
+        detail=detail,
+    )
+
+
+@pytest.mark.clause("CON-4")
+@pytest.mark.parametrize("restart", ["reboot", "factory_reset"])
+def test_consent_does_not_survive_restart(dut, evidence, bench, restart):
+    for kind in KINDS:
+        dut.consent_grant(kind)
+    before = dut.state().consent
+    assert all(before.get(k) for k in KINDS if k in dut.hello_info.capture), (
+        f"consent.grant was answered ok but state shows {before}"
+    )
+    boot = dut.reboot() if restart == "reboot" else dut.factory_reset()
+    bench.sync.sync(4)
+    after = dut.state().consent
+    survived = [k for k in KINDS if after.get(k)]
+    evidence.count(
+        "CON-4",
+        "consent_in_state_after_restart",
+        len(survived),
+        subject=restart,
+        detail=f"boot reason {boot.get('reason')!r}; state {after}",
+    )
+    for kind in KINDS:
+        if kind in dut.hello_info.capture:
+            record_refusal(evidence, "CON-4", attempt(dut, kind, "user"), f"after {restart}")

@@ -1,0 +1,65 @@
+"""Indicator principle (IND-1..IND-6): the light must tell bystanders a capture is live.
+
+Every capture kind from both sources, with the photodiode recording in the background
+for the whole capture; the device's own word is compared with the light, never trusted.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from harness.actions import state_claim, take
+from suites.support import KINDS, SOURCES, require_kind
+
+PRE_S = 0.15  # dark baseline before the request
+TAIL_S = 0.35  # after the last frame, to see the indicator go off
+
+
+@pytest.mark.clause("IND-1", "IND-2", "IND-3", "IND-4", "IND-5", "IND-6")
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_indicator_lit_for_capture(dut, light, evidence, profile, kind, source):
+    """The indicator is lit, early, steadily and brightly for a capture, and says so truly."""
+    require_kind(dut, kind)
+    dut.consent_grant(kind)
+    claims = []
+    with light.recording() as rec:
+        time.sleep(PRE_S)
+        if kind == "photo":
+            cap = take(dut, "photo", source)
+            time.sleep(0.1)
+            claims.append(state_claim(dut))
+            time.sleep(profile["photo_notice_ms"] / 1000 + TAIL_S)
+        else:
+            r = dut.record_start(kind, source)
+            time.sleep(0.5)
+            claims.append(state_claim(dut))
+            time.sleep(0.5)
+            stop = dut.record_stop()
+            cap = None
+            time.sleep(TAIL_S)
+            claims.append(state_claim(dut))
+    subject = cap.subject if cap else r.result["session"]
+    artifact = cap.artifact if cap else stop.result["artifact"]
+    info = dut.artifact_info(artifact)
+    ms = evidence.check_light(
+        rec.trace,
+        rec.events,
+        state_claims=claims,
+        label=f"{kind}-{source}",
+        stored=[(info, dut.epoch)],
+    )
+    assert any(m.clause == "IND-1" for m in ms), f"no capture of {subject} on the timeline"
+
+
+@pytest.mark.clause("IND-6")
+def test_self_report_when_idle(dut, light, evidence):
+    """Idle, the device must not claim a lit indicator while the photodiode sees it dark."""
+    claims = []
+    with light.recording() as rec:
+        for _ in range(5):
+            claims.append(state_claim(dut))
+            time.sleep(0.05)
+    evidence.check_light(rec.trace, rec.events, state_claims=claims, label="idle")

@@ -1,0 +1,384 @@
+"""A property-based search for privacy violations: random sequences against a model.
+
+Hypothesis drives grants, revokes, photos, recordings, waits, deletes, reboots and
+factory resets. Every response is checked against a model of a conforming device, and
+at the end of each example every clause that applies is checked over the example's
+timeline with the light recorded throughout. A failure names its clause; Hypothesis
+shrinks it to a short sequence whose `@reproduce_failure` blob goes into the record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from harness.actions import wait_end
+from harness.clauses import CLAUSES
+from harness.errors import DeviceError
+from harness.messages import Reply
+from harness.spec import GESTURES, KINDS, METADATA_FIELDS, SOURCES
+from harness.verdict import Measurement, Verdict, count
+
+ALLOWED_TRACKS = {"photo": {"video"}, "audio": {"audio"}, "video": {"video"}}
+metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
+
+
+@dataclass
+class Stored:
+    """What the model expects of an artifact the device accepted."""
+
+    kind: str
+    source: str
+    metadata: tuple[str, ...]
+    request: Reply
+    epoch: int
+    audio_consent: bool
+    subject: str
+
+
+@dataclass
+class Context:
+    dut: Any
+    bench: Any
+    evidence: Any
+    profile: Any
+    examples: list[list[Measurement]] = field(default_factory=list)
+
+
+def fail_if_bad(ms: list[Measurement]) -> None:
+    """Raise on the first FAIL so Hypothesis shrinks towards it (naming the clause)."""
+    bad = [m for m in ms if m.verdict == Verdict.FAIL]
+    if bad:
+        m = bad[0]
+        raise AssertionError(
+            f"{m.clause} FAIL: {m.name} = {m.value:.4g} {m.unit} (U = {m.uncertainty:.2g}, "
+            f"limit {m.comparison} {m.limit:g}) {m.subject} {m.detail}"
+        )
+
+
+class GlassesMachine(RuleBasedStateMachine):
+    ctx: ClassVar[Context]
+
+    def __init__(self) -> None:
+        super().__init__()
+        c = self.ctx
+        self.dut, self.bench, self.profile = c.dut, c.bench, c.profile
+        self.dut.ensure_idle()
+        self.dut.consent_revoke("all")
+        self.bench.sync.sync(4)
+        self.consent = dict.fromkeys(KINDS, False)
+        self.recording: Stored | None = None
+        self.stored: dict[str, Stored] = {}
+        self.deleted: set[str] = set()
+        self.ms: list[Measurement] = []
+        c.examples.append(self.ms)
+        self.last_restart = ""
+        self.monitor = self.bench.monitor(max_seconds=180)
+        self.monitor.__enter__()
+        self.mark = self.dut.event_mark
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def note(self, *ms: Measurement) -> None:
+        self.ms.extend(ms)
+        fail_if_bad(list(ms))
+
+    def refused(self, kind: str, source: str, exc: DeviceError | None, before: set[str]) -> None:
+        clause = "CON-4" if self.last_restart else "CON-1"
+        subject = f"{kind}/{source} consent {self.consent}"
+        if exc is None:
+            self.dut.ensure_idle()
+        self.note(
+            count(clause, "capture_accepted_without_consent", int(exc is None), subject=subject),
+            count(
+                clause,
+                "wrong_refusal_code",
+                int(exc is not None and exc.code != "CONSENT_REQUIRED"),
+                subject=subject,
+                detail=f"answered {exc.code if exc else 'OK'}",
+            ),
+            count(
+                clause,
+                "artifacts_stored_after_refusal",
+                len(set(self.dut.artifact_list()) - before),
+                subject=subject,
+            ),
+        )
+
+    def expect_accepted(self, what: str, exc: DeviceError) -> None:
+        raise AssertionError(
+            f"model: {what} with consent granted was refused with {exc.code} ({exc.message}); "
+            "a conforming device captures when its user consented"
+        )
+
+    # -- rules ------------------------------------------------------------------------
+
+    @rule(scope=st.sampled_from(KINDS), gesture=st.sampled_from(GESTURES))
+    def grant(self, scope: str, gesture: str) -> None:
+        self.dut.consent_grant(scope, gesture)
+        self.consent[scope] = True
+        self.last_restart = ""
+
+    @rule(scope=st.sampled_from((*KINDS, "all")))
+    def revoke(self, scope: str) -> None:
+        rec = self.recording
+        mark = self.dut.event_mark
+        reply = self.dut.consent_revoke(scope)
+        for k in KINDS if scope == "all" else (scope,):
+            self.consent[k] = False
+        if rec is None or scope not in ("all", rec.kind):
+            return
+        self.recording = None
+        limit_ms = self.profile["revoke_ms"]
+        end = wait_end(self.dut, rec.subject, mark, limit_ms / 1000 + 1.5)
+        t_us, u_us = self.bench.sync.to_device_us(reply.sent, self.dut.epoch)
+        if end is None or not isinstance(end.get("last_frame_us"), int):
+            value = (time.monotonic() - reply.sent) * 1000
+            detail = "no capture.end with last_frame_us after revoke"
+            self.dut.ensure_idle()
+        else:
+            value, detail = (end.get("last_frame_us") - t_us) / 1000, "last frame after revoke"
+        self.note(
+            Measurement(
+                "CON-3",
+                "last_frame_after_revoke",
+                value,
+                "ms",
+                limit_ms,
+                "<=",
+                u_us / 1000,
+                subject=f"{rec.kind}/{rec.source} revoke {scope}",
+                detail=detail,
+            )
+        )
+
+    @precondition(lambda self: self.recording is None)
+    @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists)
+    def photo(self, source: str, metadata: list[str]) -> None:
+        before = set(self.dut.artifact_list())
+        try:
+            r = self.dut.capture_photo(source, metadata)
+        except DeviceError as exc:
+            if self.consent["photo"]:
+                self.expect_accepted("photo", exc)
+            self.refused("photo", source, exc, before)
+            return
+        if not self.consent["photo"]:
+            self.refused("photo", source, None, before)
+            return
+        art = r.result["artifact"]
+        self.stored[art] = Stored("photo", source, tuple(metadata), r, self.dut.epoch, False, art)
+
+    @precondition(lambda self: self.recording is None)
+    @rule(
+        kind=st.sampled_from(("video", "audio")),
+        source=st.sampled_from(SOURCES),
+        metadata=metadata_lists,
+    )
+    def record_start(self, kind: str, source: str, metadata: list[str]) -> None:
+        before = set(self.dut.artifact_list())
+        try:
+            r = self.dut.record_start(kind, source, metadata)
+        except DeviceError as exc:
+            if self.consent[kind]:
+                self.expect_accepted(f"record.start {kind}", exc)
+            self.refused(kind, source, exc, before)
+            return
+        if not self.consent[kind]:
+            self.refused(kind, source, None, before)
+            return
+        self.recording = Stored(
+            kind,
+            source,
+            tuple(metadata),
+            r,
+            self.dut.epoch,
+            self.consent["audio"],
+            r.result["session"],
+        )
+
+    @precondition(lambda self: self.recording is not None)
+    @rule()
+    def record_stop(self) -> None:
+        rec, self.recording = self.recording, None
+        assert rec is not None
+        art = self.dut.record_stop().result["artifact"]
+        self.stored[art] = rec
+
+    @rule(ms=st.integers(min_value=20, max_value=400))
+    def wait(self, ms: int) -> None:
+        time.sleep(ms / 1000)
+
+    @precondition(lambda self: bool(self.stored))
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        art = data.draw(st.sampled_from(sorted(self.stored)), label="artifact")
+        self.check_stored(art, self.stored.pop(art))
+        self.dut.artifact_delete(art)
+        self.deleted.add(art)
+        self.check_deleted("after delete")
+
+    @precondition(lambda self: self.recording is None)
+    @rule()
+    def reboot(self) -> None:
+        self.restart("reboot")
+
+    @precondition(lambda self: self.recording is None)
+    @rule()
+    def factory_reset(self) -> None:
+        self.restart("factory_reset")
+        left = self.dut.artifact_list()
+        self.note(
+            count(
+                "MIN-4",
+                "artifacts_after_factory_reset",
+                len(left),
+                detail=f"listed {list(left)[:10]}",
+            )
+        )
+        for art, s in list(self.stored.items()):
+            self.check_stored(art, s, gone_ok=True)
+        self.stored.clear()
+
+    def restart(self, how: str) -> None:
+        self.dut.reboot() if how == "reboot" else self.dut.factory_reset()
+        self.bench.sync.sync(4)
+        self.consent = dict.fromkeys(KINDS, False)
+        self.last_restart = how
+        survived = [k for k, v in self.dut.state().consent.items() if v]
+        self.note(
+            count(
+                "CON-4",
+                "consent_in_state_after_restart",
+                len(survived),
+                subject=how,
+                detail=f"survived {survived}",
+            )
+        )
+        self.check_deleted(f"after {how}")
+
+    # -- checks -----------------------------------------------------------------------
+
+    def check_deleted(self, when: str) -> None:
+        listed = set(self.dut.artifact_list())
+        back = sorted(self.deleted & listed)
+        self.note(count("MIN-4", "deleted_still_listed", len(back), subject=when, detail=f"{back}"))
+
+    def check_stored(self, art: str, s: Stored, gone_ok: bool = False) -> None:
+        """MIN-1, MIN-2, MIN-3 for one artifact, read back as stored."""
+        try:
+            info = self.dut.artifact_info(art)
+        except DeviceError as exc:
+            if gone_ok and exc.code == "NOT_FOUND":
+                return
+            raise
+        subject = f"{s.kind}/{s.source} {art}"
+        allowed = ALLOWED_TRACKS[s.kind] | (
+            {"audio"} if s.kind == "video" and s.audio_consent else set()
+        )
+        ms = [
+            count(
+                "MIN-1",
+                "unrequested_fields_stored",
+                len(set(info.fields) - set(s.metadata)),
+                subject=subject,
+                detail=f"asked {list(s.metadata)}, stored {list(info.fields)}",
+            ),
+            count(
+                "MIN-2",
+                "tracks_not_allowed",
+                len(set(info.tracks) - allowed),
+                subject=subject,
+                detail=f"stored {list(info.tracks)}, allowed {sorted(allowed)}",
+            ),
+        ]
+        if info.first_frame_us is not None and s.epoch == self.dut.epoch:
+            t_us, u_us = self.bench.sync.to_device_us(s.request.sent, s.epoch)
+            ms.append(
+                Measurement(
+                    "MIN-3",
+                    "first_frame_after_request",
+                    (info.first_frame_us - t_us) / 1000,
+                    "ms",
+                    0.0,
+                    ">=",
+                    u_us / 1000,
+                    subject=subject,
+                )
+            )
+        self.note(*ms)
+
+    @invariant()
+    def device_agrees_with_model(self) -> None:
+        st_ = self.dut.state()
+        leaked = [k for k in KINDS if st_.consent.get(k) and not self.consent[k]]
+        if leaked:
+            clause = "CON-4" if self.last_restart else "CON-1"
+            raise AssertionError(f"{clause} FAIL: device reports consent {leaked} not granted")
+        if st_.recording is not None and self.recording is None:
+            raise AssertionError(
+                f"CON-3 FAIL: device still recording {st_.recording.kind} the model ended"
+            )
+
+    def teardown(self) -> None:
+        try:
+            if self.recording is not None:
+                self.dut.ensure_idle()
+                time.sleep(0.1)
+            time.sleep(0.3)  # let the last indicator tail be seen
+        finally:
+            self.monitor.__exit__(None, None, None)
+        self.bench.sync.sync(4)
+        for art, s in list(self.stored.items()):
+            if s.epoch == self.dut.epoch:
+                self.check_stored(art, s, gone_ok=True)
+        trace = self.bench.trace(self.monitor)
+        events = self.dut.events_since(self.mark)
+        stored = []
+        for art, s in self.stored.items():
+            with contextlib.suppress(DeviceError):
+                stored.append((self.dut.artifact_info(art), s.epoch))
+        ev = self.ctx.evidence
+        ms = ev.check_light(trace, events, record=False, stored=stored, label="example")
+        self.note(*ms)
+
+
+@pytest.mark.clause(*(c.id for c in CLAUSES))
+def test_random_sequences_keep_every_promise(dut, bench, evidence, profile):
+    ctx = Context(dut, bench, evidence, profile)
+    machine = type("GlassesMachine", (GlassesMachine,), {"ctx": ctx})
+    try:
+        run_state_machine_as_test(machine, settings=settings())
+    except AssertionError as exc:
+        notes = "\n".join(getattr(exc, "__notes__", []))
+        steps = [
+            ln for ln in notes.splitlines() if ln.startswith("state.") and "teardown" not in ln
+        ]
+        evidence.attach_text("shrunk step sequence and reproduce blob", notes)
+        evidence.attach_json(
+            "state machine failure",
+            {
+                "error": str(exc),
+                "shrunk_steps": len(steps),
+                "steps": steps,
+                "reproduce": [ln for ln in notes.splitlines() if "reproduce_failure" in ln],
+            },
+        )
+        if ctx.examples:
+            evidence.record(*ctx.examples[-1])
+        raise
+    for ms in ctx.examples:
+        evidence.record(*ms)
