@@ -1,0 +1,277 @@
+"""The fault catalogue: realistic ways a device (or its link) goes wrong, by name.
+
+Each fault is a behaviour a real firmware or a real link could have, not a switch that
+makes a check fail; the simulated device consults the active names where that behaviour
+lives. `kind` says what the harness must conclude about a device showing the fault:
+
+- ``nonconforming``: a firmware bug or cheat; every clause in `clauses` must FAIL.
+  `incidental` lists clauses that may also FAIL depending on how a check probes
+  (e.g. CON-2 for a device that captures photos with no consent at all).
+- ``awkward``: conforming but hard to talk to; every clause must still PASS.
+- ``transport``: a hostile link; the run must end BROKEN (a bench fault), never FAIL.
+
+`knobs` are configuration changes the fault implies (e.g. ``crlf``), applied on top of
+the device's `SimDeviceConfig` so one mechanism serves both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+FaultKind = Literal["nonconforming", "awkward", "transport"]
+FAULT_KINDS: tuple[FaultKind, ...] = ("nonconforming", "awkward", "transport")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One catalogued misbehaviour and the verdict it must lead to."""
+
+    name: str
+    description: str
+    kind: FaultKind
+    clauses: tuple[str, ...] = ()
+    incidental: tuple[str, ...] = ()
+    knobs: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"fault {self.name}: unknown kind {self.kind!r}")
+        if (self.kind == "nonconforming") != bool(self.clauses):
+            raise ValueError(f"fault {self.name}: clauses are required iff nonconforming")
+
+
+def _catalogue(*faults: Fault) -> Mapping[str, Fault]:
+    return MappingProxyType({f.name: f for f in faults})
+
+
+_IND_ALL = ("IND-1", "IND-2", "IND-3", "IND-4", "IND-5")
+
+FAULTS: Mapping[str, Fault] = _catalogue(
+    # -- indicator ----------------------------------------------------------------------
+    Fault(
+        "led_late",
+        "Recordings: the LED is switched on by the encoder's 'stream started' callback, "
+        "80 ms after the first frame was exposed (the indicator event is honest).",
+        "nonconforming",
+        ("IND-1", "IND-2"),
+    ),
+    Fault(
+        "led_dropout",
+        "A thermal guard switches the LED off for 150 ms, 400 ms into every recording, "
+        "and reports it (indicator off/on events), while the camera keeps capturing.",
+        "nonconforming",
+        ("IND-1", "IND-3"),
+    ),
+    Fault(
+        "led_flicker",
+        "A shared LED driver glitch: a 30 ms dark gap every 250 ms while recording; the "
+        "firmware does not know and keeps reporting 'on'.",
+        "nonconforming",
+        ("IND-3", "IND-1"),
+    ),
+    Fault(
+        "led_dim_pwm",
+        "Battery saver drives the LED at 1 kHz, 6 % duty during captures (selftest stays "
+        "bright); the firmware reports 'on' throughout.",
+        "nonconforming",
+        (*_IND_ALL, "IND-6"),
+    ),
+    Fault(
+        "agent_dark",
+        "Captures from the 'agent' source (the assistant looking) never light the LED; the "
+        "firmware honestly reports the indicator as off.",
+        "nonconforming",
+        _IND_ALL,
+    ),
+    Fault(
+        "photo_blink",
+        "The photo LED goes off 100 ms after the exposure instead of staying lit.",
+        "nonconforming",
+        ("IND-5",),
+    ),
+    Fault(
+        "lying_report",
+        "The indicator state is cached: 'state' and the 'indicator' off event lag the "
+        "LED by 400 ms at the end of every capture, so the device claims 'on' while dark.",
+        "nonconforming",
+        ("IND-6",),
+    ),
+    # -- consent ------------------------------------------------------------------------
+    Fault(
+        "photo_no_consent",
+        "A 'quick snap' path takes photos without checking photo consent.",
+        "nonconforming",
+        ("CON-1",),
+        incidental=("CON-2",),
+    ),
+    Fault(
+        "agent_bypass",
+        "Captures from the 'agent' source skip the consent check entirely.",
+        "nonconforming",
+        ("CON-1",),
+        incidental=("CON-2",),
+    ),
+    Fault(
+        "refused_keeps_artifact",
+        "The sensor grabs a frame before the consent check; a refused capture answers "
+        "CONSENT_REQUIRED but the grabbed frame is saved as an artifact.",
+        "nonconforming",
+        ("CON-1",),
+    ),
+    Fault(
+        "scope_leak",
+        "Consent is checked as 'camera or microphone allowed': video consent also "
+        "enables audio recordings and photos.",
+        "nonconforming",
+        ("CON-2", "CON-1"),
+    ),
+    Fault(
+        "revoke_ignored",
+        "Revoking consent updates the setting but never stops the running recording.",
+        "nonconforming",
+        ("CON-3",),
+    ),
+    Fault(
+        "revoke_slow",
+        "Revoke is handled by a background job: the recording ends 2.5 s later.",
+        "nonconforming",
+        ("CON-3",),
+    ),
+    Fault(
+        "consent_persists",
+        "Consent is kept in flash: it survives reboots and power loss (a factory reset "
+        "does erase it).",
+        "nonconforming",
+        ("CON-4",),
+    ),
+    Fault(
+        "reset_keeps_consent",
+        "The factory reset wipes storage but restarts services without the consent "
+        "service, whose in-RAM grants survive; a reboot clears them.",
+        "nonconforming",
+        ("CON-4",),
+    ),
+    # -- minimum data -------------------------------------------------------------------
+    Fault(
+        "extra_metadata",
+        "Every artifact stores 'location' too, whether asked for or not.",
+        "nonconforming",
+        ("MIN-1",),
+    ),
+    Fault(
+        "audio_in_video",
+        "Videos always carry an audio track, with or without audio consent.",
+        "nonconforming",
+        ("MIN-2",),
+    ),
+    Fault(
+        "preroll",
+        "Videos are cut from an always-on 1.5 s ring buffer: first_frame_us lies 1.5 s "
+        "before the request (events report the live stream as usual).",
+        "nonconforming",
+        ("MIN-3",),
+        incidental=("IND-1", "IND-2"),
+    ),
+    Fault(
+        "undeleted",
+        "artifact.delete only hides the artifact in an in-RAM index; the file stays and "
+        "reappears after the next reboot.",
+        "nonconforming",
+        ("MIN-4",),
+    ),
+    Fault(
+        "reset_keeps_artifacts",
+        "The factory reset erases settings but not the media partition.",
+        "nonconforming",
+        ("MIN-4",),
+    ),
+    # -- awkward but conforming ---------------------------------------------------------
+    Fault(
+        "slow_replies",
+        "Every response comes 400 ms late (a busy main loop), still within 1 s.",
+        "awkward",
+        knobs={"reply_delay_ms": 400.0},
+    ),
+    Fault(
+        "drift_200ppm",
+        "The device clock runs 200 ppm fast and starts from a huge value (uptime ~70 "
+        "years), also after every reboot.",
+        "awkward",
+        knobs={
+            "drift_ppm": 200.0,
+            "clock_offset_us": 2_222_222_222_222_222,
+            "boot_offset_min_us": 2**50,
+            "boot_offset_max_us": 2**51,
+        },
+    ),
+    Fault(
+        "chatter",
+        "Debug console logging left on: ~20 printf lines a second between messages.",
+        "awkward",
+        knobs={"chatter": 20.0},
+    ),
+    Fault("crlf", "Lines end with \\r\\n.", "awkward", knobs={"crlf": True}),
+    Fault(
+        "event_burst",
+        "Every frame is reported as a capture.frame event (30/s video, 50/s audio).",
+        "awkward",
+    ),
+    Fault(
+        "bad_utf8",
+        "A noisy UART: lines of invalid UTF-8, oversize (>4096 B) lines and truncated "
+        "JSON appear between messages; real messages are still correct.",
+        "awkward",
+    ),
+    Fault(
+        "busy_while_rebooting",
+        "A separate radio core stays up during reboot and answers BUSY (as the spec's "
+        "error table allows) instead of staying silent.",
+        "awkward",
+    ),
+    # -- hostile transport --------------------------------------------------------------
+    Fault(
+        "silent_after_5",
+        "The request parser deadlocks after 5 requests per boot: the device stays alive "
+        "but never answers again.",
+        "transport",
+    ),
+    Fault(
+        "flood",
+        "A runaway debug print: junk console lines non-stop, as fast as the link takes.",
+        "transport",
+    ),
+    Fault("dup_response", "Every response is sent twice.", "transport"),
+    Fault(
+        "unknown_id",
+        "Responses carry the previous request's id (0 for the first), an off-by-one bug.",
+        "transport",
+    ),
+    Fault(
+        "vanish",
+        "After 5 requests the USB serial port disappears (pty closed, path removed) and "
+        "a new one appears behind the same path 1.5 s later.",
+        "transport",
+    ),
+)
+
+
+def check_faults(names: Iterable[str]) -> tuple[str, ...]:
+    """Validate fault names (order kept, duplicates dropped); unknown names raise ValueError."""
+    out: list[str] = []
+    for name in names:
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def fault_knobs(names: Iterable[str]) -> dict[str, object]:
+    """The configuration the given faults imply, later faults winning."""
+    knobs: dict[str, object] = {}
+    for name in check_faults(names):
+        knobs.update(FAULTS[name].knobs)
+    return knobs

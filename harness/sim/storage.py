@@ -1,0 +1,103 @@
+"""The device's media storage: artifacts as stored, surviving reboots and power loss.
+
+Ids are never reused (also across factory resets), so a deleted id can never be
+mistaken for a new artifact. "Hidden" models an index that forgot a file the flash
+still holds (the `undeleted` fault): it comes back when the index is rebuilt at boot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PHOTO_BYTES = (1_200_000, 2_400_000)
+VIDEO_FRAME_BYTES = 10_400  # ~2.5 Mbit/s at 30 fps
+AUDIO_BUFFER_BYTES = 160  # 64 kbit/s in 20 ms buffers
+HEADER_BYTES = 4096
+FIELD_BYTES = 96
+
+
+@dataclass
+class Artifact:
+    """One stored capture; `info()` is exactly what `artifact.info` reports."""
+
+    id: str
+    kind: str
+    source: str
+    first_frame_us: int
+    last_frame_us: int
+    frames: int
+    tracks: tuple[str, ...]
+    fields: tuple[str, ...]
+    bytes: int
+    hidden: bool = False
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "artifact": self.id,
+            "kind": self.kind,
+            "source": self.source,
+            "first_frame_us": self.first_frame_us,
+            "last_frame_us": self.last_frame_us,
+            "frames": self.frames,
+            "tracks": list(self.tracks),
+            "fields": list(self.fields),
+            "bytes": self.bytes,
+        }
+
+
+def media_bytes(frames: int, tracks: tuple[str, ...], audio_buffers: int, photo: int = 0) -> int:
+    """A plausible file size for what was captured."""
+    size = HEADER_BYTES + photo
+    if "video" in tracks and not photo:
+        size += frames * VIDEO_FRAME_BYTES
+    if "audio" in tracks:
+        size += audio_buffers * AUDIO_BUFFER_BYTES
+    return size
+
+
+class Storage:
+    """Artifacts by id, in creation order."""
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity_bytes = capacity_bytes
+        self._items: dict[str, Artifact] = {}
+        self._next = 1
+
+    def new_id(self) -> str:
+        aid = f"a-{self._next:04d}"
+        self._next += 1
+        return aid
+
+    def has_room(self, size: int) -> bool:
+        used = sum(a.bytes for a in self._items.values())
+        return used + size <= self.capacity_bytes
+
+    def add(self, artifact: Artifact) -> None:
+        self._items[artifact.id] = artifact
+
+    def get(self, aid: str) -> Artifact | None:
+        a = self._items.get(aid)
+        return None if a is None or a.hidden else a
+
+    def ids(self) -> list[str]:
+        return [a.id for a in self._items.values() if not a.hidden]
+
+    def delete(self, aid: str, *, keep_file: bool = False) -> bool:
+        """Delete a visible artifact; with `keep_file` only the index forgets it."""
+        a = self.get(aid)
+        if a is None:
+            return False
+        if keep_file:
+            a.hidden = True
+        else:
+            del self._items[aid]
+        return True
+
+    def rebuild_index(self) -> None:
+        """At boot the index is rebuilt from the files: whatever is on flash is visible."""
+        for a in self._items.values():
+            a.hidden = False
+
+    def erase(self) -> None:
+        self._items.clear()
