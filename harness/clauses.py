@@ -89,7 +89,7 @@ class Profile:
     """The limits in force for a run: the defaults with the lab's overrides applied."""
 
     name: str = PROFILE
-    limits: MappingProxyType[str, float] = DEFAULT_LIMITS
+    limits: MappingProxyType[str, float] = field(default_factory=lambda: DEFAULT_LIMITS)
     overridden: tuple[str, ...] = field(default=())
 
     @classmethod

@@ -70,10 +70,9 @@ class Ledger:
                     continue
                 c.tests.add(outcome.test)
                 verdict = outcome.verdict_for(cid)
-                if verdict != Verdict.PASS:
-                    c.verdicts.append(verdict)
-                    if outcome.reason:
-                        c.reasons.append(f"{outcome.test}: {outcome.reason[:500]}")
+                c.verdicts.append(verdict)
+                if verdict != Verdict.PASS and outcome.reason:
+                    c.reasons.append(f"{outcome.test}: {outcome.reason[:500]}")
             if outcome.outcome == Verdict.BROKEN:
                 self._deviations.append(rec)
         self.rundir.append_jsonl("tests.jsonl", rec)

@@ -106,6 +106,8 @@ def count(clause: str, name: str, n: int, *, subject: str = "", detail: str = ""
 class TestOutcome:
     """What one test contributed to its clauses beyond measurements."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     test: str
     clauses: tuple[str, ...]
     outcome: Verdict

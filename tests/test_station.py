@@ -1,0 +1,66 @@
+"""Station files: valid ones load, every malformed one names file, key and problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import ConfigError
+from harness.station import load_station, parse_station
+
+GOOD = """
+[station]
+name = "bench-3"
+[dut]
+port = "/dev/ttyACM0"
+baudrate = 115200
+[photodiode]
+resource = "TCPIP0::10.0.0.5::5025::SOCKET"
+visible_v = 0.5
+"""
+
+
+def test_minimal_station_from_the_issue_loads_with_defaults():
+    st = parse_station(GOOD, "bench-3.toml")
+    assert st.name == "bench-3"
+    assert st.dut.port == "/dev/ttyACM0" and st.dut.baudrate == 115200
+    assert st.photodiode.visible_v == 0.5 and st.photodiode.backend == "@py"
+    assert st.power is None and st.sim is None and not st.simulated
+
+
+def test_bundled_station_files_load():
+    assert load_station("sim").simulated
+    ex = load_station("fixtures/bench-3.example.toml")
+    assert ex.limits.revoke_ms == 800 and ex.power is not None
+
+
+@pytest.mark.parametrize(
+    "edit,key,problem",
+    [
+        (lambda t: t.replace('port = "/dev/ttyACM0"\n', ""), "dut.port", "missing required key"),
+        (lambda t: t.replace("115200", '"fast"'), "dut.baudrate", "valid integer"),
+        (
+            lambda t: t.replace("visible_v = 0.5", "visible_v = -1.0"),
+            "photodiode.visible_v",
+            "greater than 0",
+        ),
+        (lambda t: t + "colour = 'red'\n", "photodiode.colour", "unknown key"),
+        (lambda t: t + "[dut2]\nport='x'\n", "dut2", "unknown key"),
+        (lambda t: t.replace("/dev/ttyACM0", "ftp://host"), "dut.port", "unknown pyserial URL"),
+        (lambda t: t.replace("/dev/ttyACM0", "sim"), "dut.port", "needs a [sim] table"),
+        (lambda t: t + "[limits]\nrevoke_ms = 'soon'\n", "limits.revoke_ms", "valid number"),
+    ],
+)
+def test_malformed_station_names_file_key_and_problem(edit, key, problem):
+    with pytest.raises(ConfigError) as err:
+        parse_station(edit(GOOD), "lab/bench-3.toml")
+    msg = str(err.value)
+    assert msg.startswith("lab/bench-3.toml: ")
+    assert f"key {key}" in msg and problem in msg
+    assert "\n" not in msg
+
+
+def test_not_toml_and_missing_file_are_clear(tmp_path):
+    with pytest.raises(ConfigError, match=r"x\.toml: not valid TOML"):
+        parse_station("[station\n", "x.toml")
+    with pytest.raises(ConfigError, match="station file not found"):
+        load_station(tmp_path / "nope.toml")
