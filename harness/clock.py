@@ -46,20 +46,25 @@ class ClockSync:
         self._lock = threading.Lock()
 
     def sync(self, burst: int | None = None) -> SyncPoint:
-        """One burst of `clock` exchanges; keep the tightest as a new sync point."""
-        best: SyncPoint | None = None
-        epoch = self.client.epoch
-        for _ in range(burst or self.burst):
-            reply = self.client.clock()
-            half = (reply.received - reply.sent) / 2
-            point = SyncPoint(reply.sent + half, reply.result["t_us"] / 1e6, half)
-            if best is None or point.half_rtt < best.half_rtt:
-                best = point
-        assert best is not None
-        if self.client.epoch != epoch:
-            raise ProtocolError("the device rebooted during clock sync")
-        self.add(epoch, best)
-        return best
+        """One burst of `clock` exchanges; keep the tightest as a new sync point.
+
+        A `boot` arriving mid-burst (a device that just came up) voids the burst; it is
+        retried in the new power session, a bounded number of times.
+        """
+        for _ in range(3):
+            best: SyncPoint | None = None
+            epoch = self.client.epoch
+            for _ in range(burst or self.burst):
+                reply = self.client.clock()
+                half = (reply.received - reply.sent) / 2
+                point = SyncPoint(reply.sent + half, reply.result["t_us"] / 1e6, half)
+                if best is None or point.half_rtt < best.half_rtt:
+                    best = point
+            assert best is not None
+            if self.client.epoch == epoch:
+                self.add(epoch, best)
+                return best
+        raise ProtocolError("the device kept rebooting during clock sync")
 
     def add(self, epoch: int, point: SyncPoint) -> None:
         with self._lock:
