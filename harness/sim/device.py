@@ -67,7 +67,7 @@ log = logging.getLogger(__name__)
 
 VENDOR, MODEL, FIRMWARE = "Simulated Optics", "SimGlass-1", "1.4.2-sim"
 TICK_S = 0.5  # LED re-render and housekeeping period (well inside the driver's horizon)
-LED_HISTORY_S = 300.0  # how long past LED segments stay for late instrument reads
+LED_HISTORY_S = 60.0  # past LED kept at least this long (longer while a reader needs it)
 NOISE_PER_S = 5.0  # `bad_utf8`: broken lines a second
 FLOOD_CHUNK = 16 * 1024
 
@@ -150,8 +150,11 @@ class SimDevice:
         faults: Iterable[str] = (),
         *,
         link_path: Path | None = None,
+        keep_led_since: Callable[[], float | None] | None = None,
     ) -> None:
-        self.faults = check_faults(faults)
+        """`keep_led_since` names the oldest LED instant a reader may still ask about (the
+        instrument computes readings lazily); older history is pruned."""
+        self.faults = check_faults(faults, "device")
         self.config = apply_knobs(config or SimDeviceConfig(), fault_knobs(self.faults))
         cfg = self.config
         self._rng = random.Random(cfg.seed)
@@ -162,6 +165,7 @@ class SimDevice:
         self.port = PtyPort(link_path)
         self.reactor = Reactor(self.port, self._on_data, name="sim-device")
         self.driver = LedDriver(led)
+        self._keep_led_since = keep_led_since
         self.serial_number = cfg.serial_number or f"SG1-{self._rng.randrange(16**8):08X}"
         self.clock = DeviceClock(time.monotonic(), 0, cfg.drift_ppm)
         self.boot_count = 0
@@ -201,13 +205,17 @@ class SimDevice:
     def has(self, fault: str) -> bool:
         return fault in self.faults
 
-    def start(self, timeout: float = 5.0) -> SimDevice:
-        """Open the pty, power on, and wait (bounded) for the first `boot`."""
+    def start(self, *, powered: bool = True, timeout: float = 5.0) -> SimDevice:
+        """Open the pty; if `powered`, boot at once and wait (bounded) for the first `boot`.
+
+        Unpowered, the device waits for `power_on()` (a bench supply whose output is off).
+        """
         self.port.open()
         self.reactor.start()
-        self.reactor.post(lambda: self._boot("power_on"))
-        if not self.booted.wait(timeout):
-            raise TimeoutError("simulated device did not boot")
+        if powered:
+            self.reactor.post(lambda: self._boot("power_on"))
+            if not self.booted.wait(timeout):
+                raise TimeoutError("simulated device did not boot")
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -817,7 +825,10 @@ class SimDevice:
         now = time.monotonic()
         if self.driver.active:
             self._render()
-        self.driver.led.prune(now - LED_HISTORY_S)
+        keep = now - LED_HISTORY_S
+        if self._keep_led_since is not None:
+            keep = min(keep, self._keep_led_since() or keep)
+        self.driver.led.prune(keep)
         self._at(now + TICK_S, self._tick)
 
     # -- console noise ------------------------------------------------------------------

@@ -8,10 +8,14 @@ lives. `kind` says what the harness must conclude about a device showing the fau
   `incidental` lists clauses that may also FAIL depending on how a check probes
   (e.g. CON-2 for a device that captures photos with no consent at all).
 - ``awkward``: conforming but hard to talk to; every clause must still PASS.
-- ``transport``: a hostile link; the run must end BROKEN (a bench fault), never FAIL.
+- ``transport``: a hostile link or instrument; the run must end BROKEN (a bench fault),
+  never FAIL.
 
-`knobs` are configuration changes the fault implies (e.g. ``crlf``), applied on top of
-the device's `SimDeviceConfig` so one mechanism serves both.
+`target` says which simulator shows the fault: the device, or the photodiode instrument
+or bench supply (named ``instrument.<fault>`` / ``power.<fault>`` here, and handed to
+that simulator by its own name). `knobs` are configuration changes a device fault implies
+(e.g. ``crlf``), applied on top of the device's `SimDeviceConfig` so one mechanism serves
+both.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Literal
 
 FaultKind = Literal["nonconforming", "awkward", "transport"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("nonconforming", "awkward", "transport")
+Target = Literal["device", "instrument", "power"]
+TARGETS: tuple[Target, ...] = ("device", "instrument", "power")
 
 
 @dataclass(frozen=True)
@@ -35,12 +41,20 @@ class Fault:
     clauses: tuple[str, ...] = ()
     incidental: tuple[str, ...] = ()
     knobs: Mapping[str, object] = field(default_factory=dict)
+    target: Target = "device"
 
     def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"fault {self.name}: unknown kind {self.kind!r}")
+        if self.kind not in FAULT_KINDS or self.target not in TARGETS:
+            raise ValueError(f"fault {self.name}: unknown kind or target")
         if (self.kind == "nonconforming") != bool(self.clauses):
             raise ValueError(f"fault {self.name}: clauses are required iff nonconforming")
+        if (self.target != "device") != self.name.startswith(f"{self.target}."):
+            raise ValueError(f"fault {self.name}: only instrument and power faults are prefixed")
+
+    @property
+    def native_name(self) -> str:
+        """The name the target simulator itself knows the fault by."""
+        return self.name.removeprefix(f"{self.target}.")
 
 
 def _catalogue(*faults: Fault) -> Mapping[str, Fault]:
@@ -255,18 +269,71 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "a new one appears behind the same path 1.5 s later.",
         "transport",
     ),
+    # -- the instruments (implemented in instrument.py and power.py) --------------------
+    Fault(
+        "instrument.scpi_timeout",
+        "The photodiode instrument never answers R? (a hung DMM).",
+        "transport",
+        target="instrument",
+    ),
+    Fault(
+        "instrument.short_block",
+        "REAL blocks are shorter than their header says (a truncated transfer).",
+        "transport",
+        target="instrument",
+    ),
+    Fault(
+        "instrument.scpi_error",
+        "Every configuring command also queues SCPI error -222 (Data out of range).",
+        "transport",
+        target="instrument",
+    ),
+    Fault(
+        "instrument.indefinite_block",
+        "REAL data come as a legal IEEE 488.2 indefinite-length (#0) block.",
+        "awkward",
+        target="instrument",
+    ),
+    Fault(
+        "power.scpi_error",
+        "Every setting command of the bench supply also queues SCPI error -222.",
+        "transport",
+        target="power",
+    ),
+    Fault(
+        "power.scpi_timeout",
+        "The bench supply never answers MEAS:VOLT? or MEAS:CURR? (BROKEN wherever the "
+        "harness measures the supply).",
+        "transport",
+        target="power",
+    ),
 )
 
 
-def check_faults(names: Iterable[str]) -> tuple[str, ...]:
-    """Validate fault names (order kept, duplicates dropped); unknown names raise ValueError."""
+def check_faults(names: Iterable[str], target: Target | None = None) -> tuple[str, ...]:
+    """Validate fault names (order kept, duplicates dropped); unknown names raise ValueError.
+
+    With `target`, every name must be one of that simulator's faults.
+    """
     out: list[str] = []
     for name in names:
-        if name not in FAULTS:
+        fault = FAULTS.get(name)
+        if fault is None:
             raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
+        if target is not None and fault.target != target:
+            raise ValueError(f"fault {name!r} belongs to the {fault.target}, not the {target}")
         if name not in out:
             out.append(name)
     return tuple(out)
+
+
+def by_target(names: Iterable[str]) -> dict[Target, tuple[str, ...]]:
+    """Split fault names per simulator, as each simulator names them."""
+    split: dict[Target, list[str]] = {t: [] for t in TARGETS}
+    for name in check_faults(names):
+        fault = FAULTS[name]
+        split[fault.target].append(fault.native_name)
+    return {t: tuple(v) for t, v in split.items()}
 
 
 def fault_knobs(names: Iterable[str]) -> dict[str, object]:

@@ -79,10 +79,11 @@ class Reactor:
         if self._thread is not None:
             self._thread.join(timeout)
             ended = not self._thread.is_alive()
-        if ended:
+        if ended and self._wake_w >= 0:
             for fd in (self._wake_r, self._wake_w):
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            self._wake_r = self._wake_w = -1  # never close a number someone else now holds
         return ended
 
     def post(self, action: Action) -> None:
@@ -91,6 +92,8 @@ class Reactor:
         self._wake()
 
     def _wake(self) -> None:
+        if self._wake_w < 0:
+            return
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"\0")
 

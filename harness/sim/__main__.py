@@ -1,0 +1,85 @@
+"""``python -m harness.sim``: run a simulated station, or list its fault catalogue.
+
+``serve`` writes the station file only once every port listens (atomically, so a waiting
+harness never reads half of it), prints it, and runs until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.sim.bench import SimBench
+from harness.sim.config import SimDeviceConfig, apply_knobs, knob_names, parse_knob
+from harness.sim.faults import FAULTS, check_faults
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness.sim", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the simulated bench until SIGTERM/SIGINT")
+    serve.add_argument("--station-out", type=Path, required=True, help="station file to write")
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="activate a fault (repeatable); see `faults`",
+    )
+    serve.add_argument(
+        "--knob",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"device knob (repeatable): {', '.join(knob_names())}",
+    )
+    serve.add_argument("--seed", type=int, default=None, help="seed every random choice")
+    serve.add_argument("--visible-v", type=float, default=0.5)
+    serve.add_argument("--sample-interval-s", type=float, default=0.0002)
+    serve.add_argument("--no-power", action="store_true", help="no bench supply")
+    sub.add_parser("faults", help="list the fault catalogue")
+    return p
+
+
+def _list_faults() -> None:
+    for f in FAULTS.values():
+        clauses = ",".join(f.clauses) or "-"
+        also = f" (may also fail: {','.join(f.incidental)})" if f.incidental else ""
+        print(f"{f.name:28} {f.kind:14} {clauses:36} {f.description}{also}")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        faults = check_faults(args.fault)
+        knobs = dict(parse_knob(k) for k in args.knob)
+        if args.seed is not None:
+            knobs["seed"] = str(args.seed)
+        config = apply_knobs(SimDeviceConfig(), knobs)
+    except ValueError as exc:
+        print(f"harness.sim: {exc}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    with SimBench(config, faults, power=not args.no_power) as bench:
+        bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
+        print(bench.station_toml(args.visible_v, args.sample_interval_s), flush=True)
+        while not done.wait(0.5):
+            pass
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "faults":
+        _list_faults()
+        return 0
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
