@@ -111,6 +111,11 @@ class Photodiode:
         return self._name
 
     @property
+    def timeout_s(self) -> float:
+        """The read timeout: the longest any single call waits on the instrument."""
+        return (self._res.timeout or 0.0) / 1000.0
+
+    @property
     def dtype(self) -> np.dtype:
         """The wire dtype of REAL readings as configured (byte order included)."""
         return self._dtype
