@@ -237,9 +237,11 @@ class Photodiode:
         as native-endian float32/float64 volts.
 
         The count is asked first (DATA:POIN?) and then exactly that many are requested
-        (`R? n`), so every block is checked against a known size: a block that declares
-        or delivers a different byte count is an `InstrumentError`, never a shifted
-        trace. An indefinite `#0` block is read by that size (pyvisa cannot know it).
+        (`R? n`), so every block is checked against a known size: more bytes than asked
+        for, or a count that is not whole readings, is an `InstrumentError`, never a
+        shifted trace; fewer whole readings (down to an empty `#10`) are what R? allows.
+        A block shorter than its own header never completes: that is a timeout. An
+        indefinite `#0` block is read by the known size (pyvisa alone cannot size it).
         """
         native = self._dtype.newbyteorder("=")
         with self._lock:
@@ -263,10 +265,10 @@ class Photodiode:
                     data_points=want,  # used only for an indefinite (#0) block
                 )
         got = len(raw)
-        if got != want:
+        if got > want or got % self._dtype.itemsize:
             raise InstrumentError(
-                f"{self._name}: R? {n} returned a block of {got} bytes, expected {want} "
-                f"({n} readings of {self._dtype.itemsize} bytes)"
+                f"{self._name}: R? {n} returned a block of {got} bytes; expected whole "
+                f"{self._dtype.itemsize}-byte readings, at most {n} ({want} bytes)"
             )
         return raw.view(self._dtype).astype(native)
 
