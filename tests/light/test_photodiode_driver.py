@@ -149,19 +149,30 @@ def test_short_block_becomes_instrument_error(photodiode) -> None:
         pd.read_available()
 
 
-def test_oversized_block_is_refused(photodiode, monkeypatch) -> None:
-    """Ask for fewer readings than the instrument sends: the byte count check fires."""
-    _, pd = photodiode()
+def _ask_for_everything(pd: Photodiode, monkeypatch, believed: int) -> None:
+    """Make the driver believe `believed` readings are there while R? returns them all."""
+    res = pd._res
+    real_write = res.write
+    monkeypatch.setattr(res, "write", lambda cmd: real_write("R?" if cmd[:2] == "R?" else cmd))
+    monkeypatch.setattr(pd, "available", lambda: believed)
+
+
+@pytest.mark.parametrize(
+    "faults,match",
+    [((), r"block of 40000 bytes; expected whole 4-byte readings, at most 3"),
+     (("indefinite_block",), r"not followed by")],
+)  # fmt: skip
+def test_oversized_block_is_refused_and_the_link_recovers(photodiode, monkeypatch, faults, match):
+    _, pd = photodiode(faults=faults)
     pd.configure(1e-5, 10_000)
     pd.arm()
-    time.sleep(0.02)
+    time.sleep(0.15)
     pd.abort()
-    res = pd._res
-    real = res.query_binary_values
-    monkeypatch.setattr(res, "query_binary_values", lambda cmd, **kw: real("R?", **kw))
-    monkeypatch.setattr(pd, "available", lambda: 3)
-    with pytest.raises(InstrumentError, match=r"at most 3"):
-        pd.read_available()
+    with monkeypatch.context() as m:
+        _ask_for_everything(pd, m, believed=3)
+        with pytest.raises(InstrumentError, match=match):
+            pd.read_available()
+    assert pd.idn == pd._res.query("*IDN?")  # the rest of the block was discarded
 
 
 def test_bus_trigger_times_the_trg(photodiode, led: Led) -> None:
