@@ -79,15 +79,15 @@ class Evidence:
         state_claims: Sequence[tuple[Mapped, str]] = (),
         label: str = "",
         record: bool = True,
-        stored: Sequence[tuple[ArtifactInfo, int]] = (),
+        stored: Sequence[tuple[ArtifactInfo, int, str]] = (),
     ) -> list[Measurement]:
         """Every indicator clause over the captures in `events` (and, for captures whose
         events never came, what `artifact.info` says was stored), with the trace kept."""
         if self.sync is None:
             raise RuntimeError("check_light needs a clock sync")
         timeline = Timeline(events, self.sync)
-        for info, epoch in stored:
-            timeline.add_stored(info, epoch)
+        for info, epoch, subject in stored:
+            timeline.add_stored(info, epoch, subject)
         ms = check_timeline(
             timeline, trace, self.profile, test=self.test, state_claims=state_claims,
             noise=self.noise,

@@ -49,7 +49,7 @@ def test_indicator_lit_for_capture(dut, light, evidence, profile, kind, source):
         rec.events,
         state_claims=claims,
         label=f"{kind}-{source}",
-        stored=[(info, dut.epoch)],
+        stored=[(info, dut.epoch, subject)],
     )
     assert any(m.clause == "IND-1" for m in ms), f"no capture of {subject} on the timeline"
 

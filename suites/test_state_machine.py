@@ -356,7 +356,7 @@ class GlassesMachine(RuleBasedStateMachine):
         stored = []
         for art, s in self.stored.items():
             with contextlib.suppress(DeviceError):
-                stored.append((self.dut.artifact_info(art), s.epoch))
+                stored.append((self.dut.artifact_info(art), s.epoch, s.subject))
         ev = self.ctx.evidence
         ms = ev.check_light(trace, events, record=False, stored=stored, label="example")
         self.note(*ms)

@@ -33,11 +33,14 @@ class Gaps:
     reported: bool = False  # the firmware knows about them and says "off"
 
     def covers(self, t: float) -> bool:
-        if t < self.first:
+        if t < self.first - _EPS:
             return False
         if self.period <= 0:
-            return t < self.first + self.length
-        return (t - self.first) % self.period < self.length
+            return t < self.first + self.length - _EPS
+        # Compare with a tolerance: at a gap's own end edge, (t - first) % period can come
+        # out a hair under `length` in floating point, which would keep the LED dark.
+        phase = (t - self.first) % self.period
+        return phase < self.length - _EPS and phase > -_EPS or phase > self.period - _EPS
 
     def edges(self, a: float, b: float) -> list[float]:
         """Edges at or after `a` of the gaps that start by `b` (a gap is never left open)."""
