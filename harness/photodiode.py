@@ -200,9 +200,12 @@ class Photodiode:
     def arm(self) -> Trigger:
         """Start the acquisition and time its trigger against the host clock.
 
-        The trigger happened inside the round trip around `INIT` + `*OPC?` (or `*TRG` +
-        `*OPC?` with TRIG:SOUR BUS, after arming): its midpoint is the estimate and half
-        of it the bound.
+        The trigger happened inside the round trip from writing `INIT` (or `*TRG` with
+        TRIG:SOUR BUS, after arming) to the answer of the query that follows it: its
+        midpoint is the estimate and half of it the bound. That query is `DATA:POIN?`,
+        not `*OPC?`: on real DMMs INIT is an overlapped command and `*OPC?` answers only
+        once the whole acquisition is complete (minutes; never, before a BUS trigger),
+        while `DATA:POIN?` is answered at once, after the commands before it.
         """
         if self.interval_s is None:
             raise InstrumentError(f"{self._name}: arm() before configure()")
@@ -210,14 +213,14 @@ class Photodiode:
             if self.trigger_source == "BUS":
                 with self._visa("INIT"):
                     self._res.write("INIT")
-                    self._res.query("*OPC?")
+                    self._res.query("DATA:POIN?")
                 cmd = "*TRG"
             else:
                 cmd = "INIT"
             with self._visa(cmd):
                 before = time.monotonic()
                 self._res.write(cmd)
-                self._res.query("*OPC?")
+                self._res.query("DATA:POIN?")
                 after = time.monotonic()
             errors = self.errors()
         if errors:

@@ -157,6 +157,7 @@ class SimInstrument(ScpiServer):
         self.command("DATA:POINts?", self._q(self._points))
         self.command("R?", self._r)
         self.command("FETCh?", self._fetch)
+        self.command("*OPC?", self._opc)
         self.command("READ?", self._read)
         self.command("MEASure:VOLTage:DC?", self._q(self._measure))
 
@@ -218,10 +219,9 @@ class SimInstrument(ScpiServer):
             raise ScpiError(-109, "Missing parameter")
         if len(params) > 2:
             raise ScpiError(-108, "Parameter not allowed")
-        bits = self.integer(params[1], 32, 64)
-        if bits not in (32, 64):
+        if params[1] not in ("32", "64"):  # a choice of two widths, not a range
             raise ScpiError(-224, "Illegal parameter value")
-        self._settings.fmt = f"REAL{bits}"
+        self._settings.fmt = f"REAL{params[1]}"
 
     def _form_border(self, params: list[str]) -> None:
         order = self.keyword(self.one_param(params), ["NORMal", "SWAPped"])
@@ -280,21 +280,35 @@ class SimInstrument(ScpiServer):
             acq.read = end
             return self._format(values)
 
-    def _fetch(self, params: list[str]) -> Reply:
-        """All readings of the last acquisition still in memory, once it is complete."""
+    def _opc(self, params: list[str]) -> Reply:
+        """`1` once earlier commands are done. As on real DMMs, INIT is an overlapped
+        command: it is done when its acquisition is complete (or aborted)."""
         self._no_params(params)
+        return "1" if self._wait_complete() else None
+
+    def _wait_complete(self) -> bool:
+        """Block until the current acquisition is no longer running; False on stop()."""
         while True:
             with self._lock:
                 acq = self._acq
                 now = time.monotonic()
-                if acq is None:
-                    return self._format(np.empty(0))
-                if not acq.running(now):
-                    return self._format(self._values(acq, acq.read, acq.taken(now)))
+                if acq is None or not acq.running(now):
+                    return True
                 done = acq.done_at()
                 wait = 0.1 if done is None else max(0.0, done - now) + 1e-6
             if self.stopping.wait(min(wait, 0.1)):
-                return None
+                return False
+
+    def _fetch(self, params: list[str]) -> Reply:
+        """All readings of the last acquisition still in memory, once it is complete."""
+        self._no_params(params)
+        if not self._wait_complete():
+            return None
+        with self._lock:
+            acq = self._acq
+            if acq is None:
+                return self._format(np.empty(0))
+            return self._format(self._values(acq, acq.read, acq.taken(time.monotonic())))
 
     def _read(self, params: list[str]) -> Reply:
         self._no_params(params)

@@ -106,9 +106,11 @@ class ScpiServer:
     # -- registration and hooks -------------------------------------------------------
 
     def command(self, pattern: str, handler: Handler) -> None:
-        """Register `pattern` (SCPI notation, `?` for a query) with its handler."""
+        """Register `pattern` (SCPI notation, `?` for a query) with its handler; a pattern
+        registered again replaces the earlier handler (subclasses refine common ones)."""
         query = pattern.endswith("?")
         nodes = tuple(_forms(m) for m in pattern.rstrip("?").lstrip(":").split(":"))
+        self._commands = [c for c in self._commands if (c.nodes, c.query) != (nodes, query)]
         self._commands.append(_Command(nodes, query, handler))
 
     def reset(self) -> None:
@@ -268,7 +270,9 @@ class ScpiServer:
                 while (nl := buf.find(b"\n")) >= 0:
                     line = bytes(buf[:nl])
                     del buf[: nl + 1]
-                    if overlong:  # the tail of a line we already refused
+                    if overlong or nl > MAX_LINE_BYTES:  # refused whole, however it arrived
+                        if not overlong:
+                            self.push_error(-223, "Too much data")
                         overlong = False
                         continue
                     if not self._handle_line(conn, line):
