@@ -36,9 +36,12 @@ def log_line(rng: random.Random, uptime_s: float) -> bytes:
     return f"[{uptime_s:12.6f}] {text}".encode()
 
 
-def noise_line(rng: random.Random) -> bytes:
-    """A line a noisy or buggy link produces: bad UTF-8, oversize, or broken JSON."""
-    pick = rng.randrange(4)
+NOISE_KINDS = 4
+
+
+def noise_line(rng: random.Random, pick: int) -> bytes:
+    """A line a noisy or buggy link produces: bad UTF-8, oversize, broken JSON, non-object."""
+    pick %= NOISE_KINDS
     if pick == 0:
         return b"\xff\xfe\xc3(" + bytes(rng.randrange(0x80, 0x100) for _ in range(20))
     if pick == 1:  # would be a valid event but for its length

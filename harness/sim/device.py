@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 VENDOR, MODEL, FIRMWARE = "Simulated Optics", "SimGlass-1", "1.4.2-sim"
 TICK_S = 0.5  # LED re-render and housekeeping period (well inside the driver's horizon)
 LED_HISTORY_S = 60.0  # past LED kept at least this long (longer while a reader needs it)
-NOISE_PER_S = 5.0  # `bad_utf8`: broken lines a second
+NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
 FLOOD_CHUNK = 16 * 1024
 
 # Fault constants: the size of each misbehaviour.
@@ -187,6 +187,7 @@ class SimDevice:
         self._requests_total = 0
         self._last_id = 0
         self._vanished = False
+        self._noise_count = 0
         self._next_session = 1
         self._eol = b"\r\n" if cfg.crlf else b"\n"
         if "flood" in self.faults:
@@ -840,8 +841,10 @@ class SimDevice:
         self._at(now + self._rng.expovariate(self.config.chatter), self._chatter)
 
     def _noise(self) -> None:
-        self._console(console.noise_line(self._rng))
-        self._at(time.monotonic() + self._rng.expovariate(NOISE_PER_S), self._noise)
+        self._noise_count += 1
+        self._console(console.noise_line(self._rng, self._noise_count))
+        gap = self._rng.uniform(0.5, 1.5) / NOISE_PER_S
+        self._at(time.monotonic() + gap, self._noise)
 
     def _flood(self) -> None:
         if self._power is Power.UP:

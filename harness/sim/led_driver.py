@@ -40,7 +40,7 @@ class Gaps:
         # Compare with a tolerance: at a gap's own end edge, (t - first) % period can come
         # out a hair under `length` in floating point, which would keep the LED dark.
         phase = (t - self.first) % self.period
-        return phase < self.length - _EPS and phase > -_EPS or phase > self.period - _EPS
+        return phase < self.length - _EPS or phase > self.period - _EPS  # [0, period)
 
     def edges(self, a: float, b: float) -> list[float]:
         """Edges at or after `a` of the gaps that start by `b` (a gap is never left open)."""
