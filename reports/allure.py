@@ -1,0 +1,155 @@
+"""Allure glue: the run's environment and the verdict categories, in Allure's own files.
+
+Allure shows `environment.properties` as the report's "Environment" table and sorts
+non-passing tests by `categories.json`. Both are written into the results directory at
+the end of a session, so the Allure report says which device, firmware, bench and
+software produced it, and separates a device's non-conformance from a bench fault.
+
+The properties format is Java's: keys and values are escaped here and every non-ASCII
+character becomes a \\uXXXX escape, so a hostile device string cannot add keys, break
+lines or depend on the reader's charset (Allure 2 reads ISO-8859-1, Allure 3 UTF-8).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_categories", "write_environment"]
+
+MAX_VALUE_CHARS = 400  # a device string longer than this is cut: it is a label, not data
+
+# Allure 2 matches messageRegex against the whole message (Java `matches`), Allure 3
+# searches it (JS `test`); `[\s\S]` spans newlines in both. The harness calls an
+# assertion INCONCLUSIVE only if it names INCONCLUSIVE and no "FAIL:" line.
+INCONCLUSIVE_REGEX = r"^(?![\s\S]*FAIL:)[\s\S]*INCONCLUSIVE[\s\S]*$"
+
+CATEGORIES: list[dict[str, Any]] = [
+    {
+        "name": "Inconclusive (guard band)",
+        "matchedStatuses": ["failed"],
+        "messageRegex": INCONCLUSIVE_REGEX,
+    },
+    {"name": "Device non-conformance", "matchedStatuses": ["failed"]},
+    {"name": "Bench fault", "matchedStatuses": ["broken"]},
+]
+
+
+def write_categories(alluredir: str | os.PathLike[str]) -> Path:
+    """Write Allure 2 `categories.json` (first match wins, so guard band comes first)."""
+    path = Path(alluredir) / "categories.json"
+    _write_atomic(path, json.dumps(CATEGORIES, indent=2) + "\n")
+    return path
+
+
+def write_environment(alluredir: str | os.PathLike[str], summary: Mapping[str, Any]) -> Path:
+    """Write `environment.properties` from a run summary (`summary.json`, tally-summary/1)."""
+    path = Path(alluredir) / "environment.properties"
+    lines = [f"{_escape(k, key=True)}={_escape(v)}" for k, v in environment_items(summary)]
+    _write_atomic(path, "\n".join(lines) + "\n")
+    return path
+
+
+def environment_items(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The environment as ordered (key, flat text) pairs; absent facts are left out."""
+    s = summary
+    dut = _mapping(s.get("dut"))
+    cal = _mapping(s.get("calibration"))
+    harness = _mapping(s.get("harness"))
+    hyp = _mapping(s.get("hypothesis"))
+    versions = _mapping(s.get("versions"))
+    sim = _mapping(s.get("sim"))
+    items: list[tuple[str, Any]] = [
+        ("Run", s.get("run_id")),
+        ("Run.complete", s.get("complete")),
+        ("DUT.vendor", dut.get("vendor")),
+        ("DUT.model", dut.get("model")),
+        ("DUT.firmware", dut.get("firmware")),
+        ("DUT.serial_number", dut.get("serial_number")),
+        ("DUT.protocol", dut.get("protocol")),
+        ("DUT.capabilities", dut.get("capabilities")),
+        ("Station", s.get("station")),
+        ("Station.file", s.get("station_file")),
+        ("Instrument.IDN", _mapping(s.get("instrument")).get("idn")),
+        ("PowerSupply.IDN", _mapping(s.get("power_supply")).get("idn")),
+    ]
+    for key in ("visible_v", "dark_mean_v", "dark_std_v", "dark_max_v", "lit_mean_v"):
+        items.append((f"Calibration.{key}", cal.get(key)))
+    items += [
+        ("Calibration.lit_margin_ok", cal.get("lit_margin_ok")),
+        ("Profile", s.get("profile")),
+        ("Limits.overridden", s.get("limits_overridden") or None),
+        ("Hypothesis.profile", hyp.get("profile")),
+        ("Hypothesis.seed", hyp.get("seed")),
+        ("Harness.version", harness.get("version")),
+        ("Harness.git_commit", harness.get("git_commit")),
+        ("Python", versions.get("python")),
+        ("Platform", versions.get("platform")),
+    ]
+    items += [
+        (f"Package.{name}", ver)
+        for name, ver in sorted(versions.items())
+        if name not in ("python", "platform")
+    ]
+    if sim:
+        items.append(("Sim.faults", sim.get("faults") or "none"))
+    if s.get("bench_error"):
+        items.append(("Bench.error", s.get("bench_error")))
+    return [(k, _flatten(v)) for k, v in items if v is not None and v != ""]
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _flatten(value: Any) -> str:
+    """One line of text for any JSON value, cut to `MAX_VALUE_CHARS`."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, Mapping):
+        text = ", ".join(f"{k}={_flatten(v)}" for k, v in value.items())
+    elif isinstance(value, Iterable):
+        text = ", ".join(_flatten(v) for v in value)
+    else:
+        text = json.dumps(value) if isinstance(value, int | float) else str(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def _escape(text: str, *, key: bool = False) -> str:
+    """Java properties escaping: backslash escapes, \\uXXXX for anything not printable ASCII."""
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\t\n\r\f":
+            out.append({"\t": "\\t", "\n": "\\n", "\r": "\\r", "\f": "\\f"}[ch])
+        elif ch == " " and (key or i == 0):
+            out.append("\\ ")
+        elif ch in "=:#!" and (key or i == 0):
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code > 0xFFFF:
+            hi, lo = _surrogates(code)
+            out.append(f"\\u{hi:04x}\\u{lo:04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
+def _surrogates(code: int) -> tuple[int, int]:
+    code -= 0x10000
+    return 0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="ascii" if path.suffix == ".properties" else "utf-8")
+    os.replace(tmp, path)

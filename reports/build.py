@@ -1,0 +1,46 @@
+"""`python -m reports build RUN_DIR`: the conformance report, `report.html` and `report.json`.
+
+Both files hold the same content (the JSON names each plot by path and SHA-256 where the
+HTML inlines it). An interrupted run still gets a report, marked incomplete at the top,
+because what it found before it stopped is evidence too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from harness.rundir import write_atomic
+from reports.html import render_html
+from reports.model import build_model
+from reports.plots import find_plots
+from reports.rundata import load_run
+
+REPORT_HTML = "report.html"
+REPORT_JSON = "report.json"
+
+
+def build(run_dir: str | Path, *, now: float | None = None) -> tuple[Path, Path, dict]:
+    """Write RUN_DIR/report.html and RUN_DIR/report.json; return their paths and the model."""
+    run = load_run(run_dir)
+    plots, left_out = find_plots(run.root, run.summary.get("tests") or {})
+    model = build_model(run, plots, left_out, now=now)
+    html_path, json_path = run.root / REPORT_HTML, run.root / REPORT_JSON
+    write_atomic(json_path, (json.dumps(model, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(html_path, render_html(model, plots).encode("utf-8"))
+    return html_path, json_path, model
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("build", help="conformance report: RUN_DIR/report.html and report.json")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    html_path, json_path, model = build(args.run_dir)
+    state = "complete" if model["run"]["complete"] else "INCOMPLETE RUN"
+    print(f"report {model['report']['id']}: verdict {model['run']['verdict']} ({state})")
+    print(f"  {html_path}\n  {json_path}")
+    return 0

@@ -1,0 +1,89 @@
+"""The light plots a run kept (`tests/<test>/light-N-*.png`), found and ordered for a report.
+
+A report inlines them, so a reader sees the photodiode evidence without the run
+directory; each is identified by its path and SHA-256 so the printed figure can be
+traced back to the evidence bundle. Failing tests come first, then one trace of each
+test, and the count is capped so a long state-machine run cannot make a report of
+hundreds of megabytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.rundir import safe_name
+from harness.verdict import Verdict
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+MAX_PLOTS = 24
+MAX_PLOT_BYTES = 4 << 20
+_TRACE = re.compile(r"^light-(\d+)(?:-.*)?\.png$")
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One kept plot: which test drew it, where it is, and its bytes for inlining."""
+
+    test: str
+    outcome: str
+    rel: str
+    index: int
+    sha256: str
+    data: bytes = field(repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "test": self.test,
+            "outcome": self.outcome,
+            "file": self.rel,
+            "sha256": self.sha256,
+            "bytes": len(self.data),
+        }
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.data).decode("ascii")
+
+
+def _rank(outcome: str) -> int:
+    try:
+        return Verdict(outcome).rank
+    except ValueError:
+        return Verdict.BROKEN.rank
+
+
+def find_plots(root: Path, tests: dict[str, Any]) -> tuple[list[Plot], list[str]]:
+    """All light plots under `root/tests`, worst test first; and the files left out."""
+    by_dir = {safe_name(t): t for t in tests}
+    found: list[Plot] = []
+    skipped: list[str] = []
+    base = root / "tests"
+    if not base.is_dir():
+        return [], []
+    for d in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
+        for png in sorted(d.iterdir()):
+            m = _TRACE.match(png.name)
+            if m is None:
+                continue
+            rel = png.relative_to(root).as_posix()
+            if png.is_symlink() or not png.is_file() or png.stat().st_size > MAX_PLOT_BYTES:
+                skipped.append(rel)
+                continue
+            data = png.read_bytes()
+            if not data.startswith(PNG_MAGIC):
+                skipped.append(rel)
+                continue
+            test = by_dir.get(d.name, d.name)
+            outcome = str(tests.get(test, {}).get("outcome", "NOT_TESTED"))
+            sha = hashlib.sha256(data).hexdigest()
+            found.append(Plot(test, outcome, rel, int(m.group(1)), sha, data))
+    # worst tests first and, within a verdict, every test's first trace before any second one
+    found.sort(key=lambda p: (-_rank(p.outcome), p.index > 1, p.test, p.index))
+    kept, extra = found[:MAX_PLOTS], found[MAX_PLOTS:]
+    kept.sort(key=lambda p: (-_rank(p.outcome), p.test, p.index))
+    return kept, skipped + sorted(p.rel for p in extra)
