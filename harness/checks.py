@@ -59,11 +59,7 @@ def _unlit_within(lit: Sequence, start: float, end: float) -> list[tuple[float, 
 
 
 def _edge_u(trace: LightTrace, lit: Sequence) -> float:
-    return max((iv.u_s for iv in lit), default=_trace_edge_u(trace))
-
-
-def _trace_edge_u(trace: LightTrace) -> float:
-    return _rss(trace.trigger_u_s, trace.interval_s)
+    return max((iv.u_s for iv in lit), default=trace.edge_u_s)
 
 
 def check_capture(
@@ -88,7 +84,7 @@ def check_capture(
             Measurement("IND-1", "capture_end_known", 0.0, "bool", 1.0, ">=", 0.0,
                         detail="capture.end with last_frame_us never arrived", **common)
         )  # fmt: skip
-        end = trace.times[-1]
+        end = trace.t_end
     containing = _containing(lit, first)
     # IND-1: lit throughout [first, last]: a margin >= 0 if one lit interval covers it,
     # else minus the unlit time inside it.
@@ -160,8 +156,8 @@ def check_claims(
     test: str = "",
 ) -> list[Measurement]:
     """IND-6: the longest time the device claimed "on" while the light was unlit."""
-    t_end = float(trace.times[-1]) if len(trace.v) else 0.0
-    t_begin = float(trace.times[0]) if len(trace.v) else 0.0
+    t_end = trace.t_end if len(trace.v) else 0.0
+    t_begin = trace.t0
     u_edge = _edge_u(trace, lit)
     worst_s, worst_u, n = 0.0, _rss(u_edge, 0.0), 0
     for claim in claims:
@@ -205,7 +201,7 @@ def check_timeline(
     window = profile["lit_window_ms"] / MS
     lit = trace.lit_intervals(window_s=window)
     out: list[Measurement] = []
-    t0, t1 = float(trace.times[0]), float(trace.times[-1])
+    t0, t1 = trace.t0, trace.t_end
     for cap in timeline.captures:
         if cap.start < t0 or cap.start > t1:
             continue  # outside the light record: nothing to compare with

@@ -71,6 +71,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "80 ms after the first frame was exposed (the indicator event is honest).",
         "nonconforming",
         ("IND-1", "IND-2"),
+        # The first 80 ms of the capture are a dark stretch inside it: a gap too.
+        incidental=("IND-3",),
     ),
     Fault(
         "led_dropout",
@@ -119,14 +121,16 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "A 'quick snap' path takes photos without checking photo consent.",
         "nonconforming",
         ("CON-1",),
-        incidental=("CON-2",),
+        # Every clause that attempts a photo without photo consent sees it: under a
+        # partial grant (CON-2) and after a restart (CON-4).
+        incidental=("CON-2", "CON-4"),
     ),
     Fault(
         "agent_bypass",
         "Captures from the 'agent' source skip the consent check entirely.",
         "nonconforming",
         ("CON-1",),
-        incidental=("CON-2",),
+        incidental=("CON-2", "CON-4"),
     ),
     Fault(
         "refused_keeps_artifact",
@@ -134,13 +138,16 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "CONSENT_REQUIRED but the grabbed frame is saved as an artifact.",
         "nonconforming",
         ("CON-1",),
+        incidental=("CON-2", "CON-4"),
     ),
     Fault(
         "scope_leak",
         "Consent is checked as 'camera or microphone allowed': video consent also "
         "enables audio recordings and photos.",
         "nonconforming",
-        ("CON-2", "CON-1"),
+        ("CON-2",),
+        # Only partial grants expose it; a capture it lets through also lacks its scope.
+        incidental=("CON-1",),
     ),
     Fault(
         "revoke_ignored",
