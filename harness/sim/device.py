@@ -57,6 +57,18 @@ from harness.sim.device_clock import DeviceClock
 from harness.sim.faults import check_faults, fault_knobs
 from harness.sim.led import Led
 from harness.sim.led_driver import Demand, Gaps, LedDriver, Style
+from harness.sim.protocol import (
+    LineSplitter,
+    Refusal,
+    artifact_id,
+    check_request,
+    choice,
+    metadata,
+    parse_message,
+    request_id,
+    response,
+    selftest_ms,
+)
 from harness.sim.pty_port import PtyPort
 from harness.sim.reactor import Reactor, Timer
 from harness.sim.storage import PHOTO_BYTES, Artifact, Storage, media_bytes
@@ -82,34 +94,6 @@ REVOKE_SLOW_S = 2.5
 PREROLL_S = 1.5
 VANISH_AFTER, VANISH_FOR_S = 5, 1.5
 SILENT_AFTER = 5
-
-# cmd -> (required argument names, optional ones)
-ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "hello": ((), ()),
-    "clock": ((), ()),
-    "state": ((), ()),
-    "consent.grant": (("scope", "gesture"), ()),
-    "consent.revoke": (("scope",), ()),
-    "capture.photo": (("source",), ("metadata",)),
-    "record.start": (("kind", "source"), ("metadata",)),
-    "record.stop": ((), ()),
-    "artifact.list": ((), ()),
-    "artifact.info": (("artifact",), ()),
-    "artifact.delete": (("artifact",), ()),
-    "indicator.selftest": (("ms",), ()),
-    "device.reboot": ((), ()),
-    "device.factory_reset": ((), ()),
-}
-assert set(ARGS) == set(spec.COMMANDS)
-
-
-class Refusal(Exception):
-    """A request answered with ``ok: false`` and one of the spec's codes."""
-
-    def __init__(self, code: str, message: str) -> None:
-        assert code in spec.ERROR_CODES
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 class Power(enum.Enum):
@@ -174,8 +158,8 @@ class SimDevice:
         self.storage = Storage(cfg.storage_bytes)
         self._power = Power.OFF
         self._gen = 0  # power session; timers of an older one are void
-        self._inbuf = bytearray()
-        self._discarding = False
+        self._lines = LineSplitter()
+        self._offered = frozenset({"indicator.selftest"} if cfg.indicator_selftest else ())
         self._consent = dict.fromkeys(spec.SCOPES, False)
         self._recording: Recording | None = None
         self._photo_busy = False
@@ -290,14 +274,7 @@ class SimDevice:
     ) -> None:
         if self._power is Power.OFF:
             return
-        if error is None:
-            msg = {"id": wire_id, "ok": True, "result": result or {}}
-        else:
-            msg = {
-                "id": wire_id,
-                "ok": False,
-                "error": {"code": error.code, "message": error.message},
-            }
+        msg = response(wire_id, result, error)
         for _ in range(2 if self.has("dup_response") else 1):
             self._send(msg)
         if self.has("vanish") and not self._vanished and self._requests_total >= VANISH_AFTER:
@@ -307,33 +284,17 @@ class SimDevice:
     # -- input --------------------------------------------------------------------------
 
     def _on_data(self, data: bytes, t: float) -> None:
-        """Frame lines; a line longer than the spec allows is dropped whole."""
         if self._power is Power.OFF:
             return
-        buf = self._inbuf
-        buf += data
-        start = 0
-        while (nl := buf.find(b"\n", start)) >= 0:
-            raw = bytes(buf[start:nl])
-            start = nl + 1
-            if self._discarding:
-                self._discarding = False
-            elif len(raw) + 1 <= spec.MAX_LINE_BYTES:
-                self._on_line(raw.removesuffix(b"\r"), t)
-        del buf[:start]
-        if len(buf) >= spec.MAX_LINE_BYTES:
-            buf.clear()
-            self._discarding = True
+        for raw in self._lines.feed(data):
+            self._on_line(raw, t)
 
     def _on_line(self, raw: bytes, t: float) -> None:
-        try:
-            msg = json.loads(raw.decode("utf-8")) if raw.startswith(b"{") else None
-        except (UnicodeDecodeError, ValueError, RecursionError):
+        msg = parse_message(raw)
+        if msg is None:
             return
-        if not isinstance(msg, dict):
-            return
-        rid = msg.get("id")
-        if isinstance(rid, bool) or not isinstance(rid, int) or not 1 <= rid <= spec.MAX_REQUEST_ID:
+        rid = request_id(msg)
+        if rid is None:
             self._emit("log", t, level="warn", message="request without a valid id ignored")
             return
         if self._power is Power.BOOTING:
@@ -371,23 +332,7 @@ class SimDevice:
             reply(result)
 
     def _dispatch(self, msg: dict[str, Any], t: float, reply: Reply) -> dict[str, Any] | None:
-        cmd = msg.get("cmd")
-        if not isinstance(cmd, str):
-            raise Refusal("BAD_REQUEST", "cmd must be a string")
-        if cmd not in ARGS:
-            raise Refusal("UNKNOWN_COMMAND", f"unknown command {cmd[:64]!r}")
-        if cmd == "indicator.selftest" and not self.config.indicator_selftest:
-            raise Refusal("UNSUPPORTED", "indicator self-test not offered")
-        args = msg.get("args", {})
-        if not isinstance(args, dict):
-            raise Refusal("BAD_REQUEST", "args must be an object")
-        required, optional = ARGS[cmd]
-        for name in args:
-            if name not in required and name not in optional:
-                raise Refusal("BAD_REQUEST", f"unknown argument {str(name)[:32]!r}")
-        for name in required:
-            if name not in args:
-                raise Refusal("BAD_REQUEST", f"missing argument {name!r}")
+        cmd, args = check_request(msg, self._offered)
         handler = getattr(self, "_cmd_" + cmd.replace(".", "_"))
         return handler(args, t, reply)
 
@@ -426,15 +371,15 @@ class SimDevice:
     # -- commands: consent --------------------------------------------------------------
 
     def _cmd_consent_grant(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        scope = _choice(args, "scope", spec.SCOPES)
-        _choice(args, "gesture", spec.GESTURES)
+        scope = choice(args, "scope", spec.SCOPES)
+        choice(args, "gesture", spec.GESTURES)
         if not self._consent[scope]:
             self._consent[scope] = True
             self._emit("consent", t, scope=scope, granted=True)
         return {}
 
     def _cmd_consent_revoke(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        scope = _choice(args, "scope", (*spec.SCOPES, "all"))
+        scope = choice(args, "scope", (*spec.SCOPES, "all"))
         scopes = spec.SCOPES if scope == "all" else (scope,)
         for s in scopes:
             if self._consent[s]:
@@ -505,14 +450,6 @@ class SimDevice:
             )
         )
 
-    def _metadata(self, args: dict[str, Any]) -> tuple[str, ...]:
-        value = args.get("metadata", [])
-        if not isinstance(value, list) or not all(
-            isinstance(v, str) and v in spec.METADATA_FIELDS for v in value
-        ):
-            raise Refusal("BAD_REQUEST", f"metadata must be a list of {spec.METADATA_FIELDS}")
-        return tuple(dict.fromkeys(value))
-
     def _stored_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
         if self.has("extra_metadata") and "location" not in fields:
             return (*fields, "location")
@@ -531,8 +468,8 @@ class SimDevice:
         return LYING_LAG_S if self.has("lying_report") else 0.0
 
     def _cmd_capture_photo(self, args: dict[str, Any], t: float, reply: Reply) -> None:
-        source = _choice(args, "source", spec.SOURCES)
-        fields = self._metadata(args)
+        source = choice(args, "source", spec.SOURCES)
+        fields = metadata(args)
         self._admit("photo", source, fields, t)
         cfg = self.config
         aid = self.storage.new_id()
@@ -571,9 +508,9 @@ class SimDevice:
         return None
 
     def _cmd_record_start(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        kind = _choice(args, "kind", spec.RECORD_KINDS)
-        source = _choice(args, "source", spec.SOURCES)
-        fields = self._metadata(args)
+        kind = choice(args, "kind", spec.RECORD_KINDS)
+        source = choice(args, "source", spec.SOURCES)
+        fields = metadata(args)
         self._admit(kind, source, fields, t)
         cfg = self.config
         video = kind == "video"
@@ -676,9 +613,7 @@ class SimDevice:
         return {"artifacts": self.storage.ids()}
 
     def _artifact(self, args: dict[str, Any]) -> Artifact:
-        aid = args["artifact"]
-        if not isinstance(aid, str):
-            raise Refusal("BAD_REQUEST", "artifact must be a string")
+        aid = artifact_id(args)
         artifact = self.storage.get(aid)
         if artifact is None:
             raise Refusal("NOT_FOUND", f"no artifact {aid[:32]!r}")
@@ -696,10 +631,7 @@ class SimDevice:
     def _cmd_indicator_selftest(
         self, args: dict[str, Any], t: float, reply: Reply
     ) -> dict[str, Any]:
-        ms = args["ms"]
-        lo, hi = spec.SELFTEST_MS_RANGE
-        if isinstance(ms, bool) or not isinstance(ms, int) or not lo <= ms <= hi:
-            raise Refusal("BAD_REQUEST", f"ms must be an integer {lo}..{hi}")
+        ms = selftest_ms(args)
         cfg = self.config
         style = (cfg.led_level, cfg.pwm_hz, cfg.pwm_duty)
         self.driver.put("selftest", Demand(t, t + ms / 1000, style, None, self._report_lag()))
@@ -732,8 +664,7 @@ class SimDevice:
 
     def _enter_reset(self, reason: str) -> None:
         """What a reboot or factory reset forgets (faults decide what survives)."""
-        self._inbuf.clear()
-        self._discarding = False
+        self._lines.clear()
         self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
         keeps = {
             "reboot": "consent_persists",
@@ -798,8 +729,7 @@ class SimDevice:
         """`vanish`: the port disappears, and a new one appears behind the same path later."""
         self.port.close()
         self.reactor.drop_output()
-        self._inbuf.clear()
-        self._discarding = False
+        self._lines.clear()
         self.reactor.call_at(time.monotonic() + VANISH_FOR_S, self.port.open)
 
     # -- the LED and what the device says about it --------------------------------------
@@ -849,10 +779,3 @@ class SimDevice:
     def _flood(self) -> None:
         if self._power is Power.UP:
             self.reactor.send(console.flood_chunk(self._rng, FLOOD_CHUNK), console=True)
-
-
-def _choice(args: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
-    value = args.get(name)
-    if not isinstance(value, str) or value not in allowed:
-        raise Refusal("BAD_REQUEST", f"{name} must be one of {', '.join(allowed)}")
-    return value
