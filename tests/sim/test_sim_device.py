@@ -577,6 +577,19 @@ def _is_json(line: bytes) -> bool:
         return False
 
 
+def test_flood_sends_megabytes_of_console_and_still_answers(sim: Callable[..., Sim]) -> None:
+    _, _, host = sim("flood")
+    got = 0
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        got += len(host.ser.read(65536))
+    assert got > 1_000_000
+    host.ser.reset_input_buffer()
+    host.send({"id": 1, "cmd": "hello"})
+    assert host.pump(lambda: any(m.get("id") == 1 for m in host.messages), 3.0)
+    assert any(line.startswith(b"dbg: ") for line in host.raw)
+
+
 def test_vanish_recreates_the_pty_behind_the_same_path(sim: Callable[..., Sim]) -> None:
     dev, _, host = sim("vanish")
     assert os.readlink(dev.link_path).startswith("/dev/pts/")
