@@ -30,7 +30,6 @@ export default {
   plugins: {
     awesome: {
       options: {
-        reportName: "Tally conformance run",
         singleFile: false,
         reportLanguage: "en",
         groupBy: ["epic", "feature", "story"],

@@ -49,6 +49,15 @@ def worst(verdicts: Iterable[str]) -> str:
     return max(vs, key=rank) if vs else Verdict.NOT_TESTED.value
 
 
+def by_severity(counts: Mapping[str, int]) -> dict[str, int]:
+    """Verdict counts, worst first (NOT_TESTED last), for reading left to right."""
+    return dict(sorted(((k, n) for k, n in counts.items() if n), key=lambda kv: _order(kv[0])))
+
+
+def _order(verdict: str) -> int:
+    return 99 if verdict == Verdict.NOT_TESTED else -rank(verdict)
+
+
 def clip(text: Any, limit: int = MAX_TEXT) -> str:
     s = "" if text is None else str(text)
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -116,7 +125,7 @@ def measurement_digest(ms: list[Mapping[str, Any]]) -> dict[str, Any]:
     rows = worst_rows(ms)
     return {
         "total": len(ms),
-        "by_verdict": {v: by_verdict[v] for v in VERDICTS if by_verdict[v]},
+        "by_verdict": by_severity(by_verdict),
         "by_name": by_name,
         "worst": [measurement_row(m) for m in rows],
         "hidden": max(0, len(ms) - len(rows)),
@@ -171,7 +180,7 @@ def clause_model(cid: str, c: Mapping[str, Any], tests: Mapping[str, Any]) -> di
         "verdict": clip(c.get("verdict"), 20),
         "principle": clip(c.get("principle"), 40),
         "tests": len(names),
-        "test_outcomes": {v: outcomes[v] for v in VERDICTS if outcomes[v]},
+        "test_outcomes": by_severity(outcomes),
         "reasons": reasons[:MAX_REASONS],
         "reasons_hidden": max(0, len(reasons) - MAX_REASONS),
         "measurements": measurement_digest(ms),
@@ -387,7 +396,7 @@ def build_model(
         "station": station_model(s),
         "limits": limits_model(s),
         "decision_rule": clip(s.get("decision_rule"), 2000),
-        "clause_counts": dict(Counter(c["verdict"] for c in clauses)),
+        "clause_counts": by_severity(Counter(c["verdict"] for c in clauses)),
         "principles": principles_model(clauses),
         "not_tested": [
             {"id": c["id"], "statement": c["statement"], "reasons": c["reasons"]}
@@ -403,7 +412,7 @@ def build_model(
             }
             for d in s.get("deviations") or []
         ],
-        "test_counts": dict(Counter(r["outcome"] for r in test_rows)),
+        "test_counts": by_severity(Counter(r["outcome"] for r in test_rows)),
         "tests": test_rows[:MAX_TESTS],
         "tests_hidden": max(0, len(test_rows) - MAX_TESTS),
         "plots": [p.as_dict() for p in plots],
