@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 1
 
 
 if __name__ == "__main__":

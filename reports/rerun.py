@@ -65,6 +65,18 @@ def selection(argv: Any) -> list[str]:
     return (paths or ["suites"]) + out
 
 
+def _int_seed(seed: Any) -> int | None:
+    """A recorded seed as the integer a station file takes (None if it is not one)."""
+    if isinstance(seed, bool):
+        return None
+    if isinstance(seed, int):
+        return seed
+    try:
+        return int(str(seed))
+    except ValueError:
+        return None
+
+
 def station_source(spec: str) -> Path:
     return FIXTURES_DIR / "sim.toml" if spec == "sim" else Path(spec)
 
@@ -91,8 +103,9 @@ def station_copy(run: RunData, spec: str) -> tuple[dict[str, Any], list[str]]:
     table: dict[str, Any] = {}
     if hyp.get("profile") in HYPOTHESIS_PROFILES:
         table["profile"] = hyp["profile"]
-    if isinstance(hyp.get("seed"), int):
-        table["seed"] = hyp["seed"]
+    seed = _int_seed(hyp.get("seed"))
+    if seed is not None:
+        table["seed"] = seed
     if table:
         data["hypothesis"] = table
     sim = s.get("sim")
@@ -127,7 +140,7 @@ def plan(
     hyp = s.get("hypothesis") or {}
     if hyp.get("profile"):
         cmd += ["--hypothesis-profile", str(hyp["profile"])]
-    if isinstance(hyp.get("seed"), int):
+    if hyp.get("seed") not in (None, ""):  # pytest records --hypothesis-seed as given (text)
         cmd += ["--hypothesis-seed", str(hyp["seed"])]
     else:
         notes.append("no Hypothesis seed was recorded: state-machine sequences will differ")
