@@ -27,7 +27,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # everything after `--` goes to pytest (rerun); argparse cannot take it after options
+    passthrough: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
     args = parser().parse_args(argv)
+    if passthrough and args.command != "rerun":
+        parser().error(f"only rerun takes arguments after --, not {args.command}")
+    args.passthrough = passthrough
     try:
         return int(args.func(args))
     except ReportError as exc:

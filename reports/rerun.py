@@ -152,13 +152,16 @@ def plan(
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("rerun", help="run the suites again with RUN_DIR's settings")
+    p = sub.add_parser(
+        "rerun",
+        help="run the suites again with RUN_DIR's settings",
+        usage="python -m reports rerun RUN_DIR --station FILE [options] [-- PYTEST_ARGS]",
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--station", required=True, metavar="FILE", help="station file, or 'sim'")
     p.add_argument("--report-dir", metavar="NEW", help="new run directory (must not exist)")
     p.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS")
-    p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS")
     p.set_defaults(func=main)
 
 
@@ -167,7 +170,7 @@ def main(args: argparse.Namespace) -> int:
     new = Path(args.report_dir or f"out/rerun-{run.run_id}-{time.strftime('%H%M%S')}").resolve()
     if new.exists() and any(new.iterdir()):
         raise ReportError(f"{new}: exists and is not empty; give a new --report-dir")
-    cmd, text, notes = plan(run, args.station, new, list(args.pytest_args))
+    cmd, text, notes = plan(run, args.station, new, list(args.passthrough))
     station_path = Path(cmd[cmd.index("--station") + 1])
     for note in notes:
         print(f"note: {note}")

@@ -70,13 +70,18 @@ def test_plan_for_a_simulated_run(make_run: MakeRun, tmp_path: Path) -> None:
     assert cmd[cmd.index("--station") + 1] == str(tmp_path / "new.station.toml")
 
 
-def test_rerun_refuses_a_used_directory(make_run: MakeRun, tmp_path: Path) -> None:
+def test_rerun_cli(make_run: MakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     used = tmp_path / "used"
     used.mkdir()
     (used / "x").write_text("x")
     run = make_run()
     assert main(["rerun", str(run), "--station", "sim", "--report-dir", str(used)]) == 2
-    assert main(["rerun", str(run), "--station", "sim", "--dry-run"]) == 0
+    new = tmp_path / "new"
+    args = ["rerun", str(run), "--station", "sim", "--report-dir", str(new), "--dry-run"]
+    assert main([*args, "--", "-x", "--maxfail", "2"]) == 0
+    command = capsys.readouterr().out.strip().splitlines()[-1]
+    assert command.endswith("-p no:cacheprovider -x --maxfail 2")
+    assert "--hypothesis-seed 7" in command and not new.exists()
 
 
 def test_compatible_within_combined_uncertainty() -> None:
