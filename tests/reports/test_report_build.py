@@ -105,6 +105,22 @@ def test_limits_overrides_not_tested_and_deviations(make_run: MakeRun) -> None:
     assert model["reproduce"]["command"] == "python -m pytest suites --station sim"
 
 
+def test_report_of_a_bench_that_never_opened(make_run: MakeRun) -> None:
+    s = make_summary(verdict="BROKEN", bench_error="TransportError: /dev/ttyACM0: no such port")
+    for key in ("dut", "calibration", "instrument", "hypothesis", "sim", "station_config"):
+        s.pop(key)
+    test = "suites/test_x.py::test_x"
+    s["tests"][test].update(outcome="BROKEN", reason="TransportError: no such port")
+    s["deviations"] = [s["tests"][test]]
+    s["clauses"]["IND-2"].update(verdict="BROKEN", measurements=[])
+    html_path, _, model = build(make_run(s))
+    html = html_path.read_text(encoding="utf-8")
+    assert not model["item"]["identified"]
+    assert "The device did not identify itself" in html
+    assert "The bench failed to open" in html and "no such port" in html
+    assert "No calibration was recorded" in html
+
+
 def test_long_measurement_lists_collapse_to_the_worst(make_run: MakeRun) -> None:
     s = make_summary()
     ms = [measurement("IND-2", "indicator_lead", 50.0 + i) for i in range(40)]
