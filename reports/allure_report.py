@@ -105,8 +105,13 @@ def _results_dirs(run_dir: Path, scratch: Path) -> list[Path]:
     return dirs
 
 
-def render(run_dir: str | Path, out: str | Path, *, name: str | None = None) -> Path:
-    """Render RUN_DIR/allure-results into `out`; return the report's index.html."""
+def render(
+    run_dir: str | Path, out: str | Path, *, name: str | None = None, single_file: bool = False
+) -> Path:
+    """Render RUN_DIR/allure-results into `out`; return the report's index.html.
+
+    The default report loads its data with fetch() and so needs an HTTP server (`allure
+    open`); `single_file` embeds everything in index.html, readable straight from disk."""
     node, _ = node_tools()
     cli = ensure_allure()
     run = Path(run_dir).resolve()
@@ -120,6 +125,7 @@ def render(run_dir: str | Path, out: str | Path, *, name: str | None = None) -> 
             cmd += ["--report-name", name]
         cmd += [str(d) for d in dirs]
         env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
+        env["TALLY_ALLURE_SINGLE_FILE"] = "1" if single_file else "0"  # read by allurerc.mjs
         try:
             res = subprocess.run(
                 cmd, cwd=tmp, env=env, capture_output=True, text=True,
@@ -138,6 +144,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("allure", help="render RUN_DIR/allure-results with Allure Report 3")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--out", default="out/allure-report", metavar="DIR")
+    p.add_argument(
+        "--single-file",
+        action="store_true",
+        help="one index.html that opens from disk (default: a site to serve over HTTP)",
+    )
     p.set_defaults(func=main)
 
 
@@ -147,6 +158,6 @@ def main(args: argparse.Namespace) -> int:
     if summary.is_file():
         run_id = str(load_json(summary).get("run_id") or "")
     name = f"Tally conformance run {run_id}".strip()
-    index = render(args.run_dir, args.out, name=name)
+    index = render(args.run_dir, args.out, name=name, single_file=args.single_file)
     print(f"Allure Report {pinned_version()}: {index}")
     return 0

@@ -30,7 +30,7 @@ export default {
   plugins: {
     awesome: {
       options: {
-        singleFile: false,
+        singleFile: process.env.TALLY_ALLURE_SINGLE_FILE === "1",
         reportLanguage: "en",
         groupBy: ["epic", "feature", "story"],
       },

@@ -234,6 +234,19 @@ def test_allure3_renders_the_failing_run(failing_run: Path, tmp_path: Path) -> N
         assert (out / "data" / "attachments" / (a["id"] + a["ext"])).is_file()
 
 
+@node_missing
+def test_allure3_single_file_report(tmp_path: Path) -> None:
+    suite = tmp_path / "test_tiny.py"
+    suite.write_text(TINY_SUITE)
+    run_dir = tmp_path / "run"
+    run_pytest([str(suite), "--alluredir", str(run_dir / "allure-results")], cwd=tmp_path)
+    index = render(run_dir, tmp_path / "one", single_file=True)
+    assert sorted(p.name for p in index.parent.iterdir()) == [
+        "index.html", "summary.json", "test-results.json",
+    ]  # fmt: skip
+    assert read_json(index.parent / "summary.json")["stats"]["total"] == 5
+
+
 def test_the_pinned_version_is_exact() -> None:
     assert re.fullmatch(r"3\.\d+\.\d+", pinned_version())
     lock = read_json(REPO / "reports" / "node" / "package-lock.json")
