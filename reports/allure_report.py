@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,9 +58,18 @@ def installed_version() -> str | None:
 
 @contextlib.contextmanager
 def _install_lock() -> Iterator[None]:
-    """Serialise installs: two `npm ci` in one folder at once would break each other."""
+    """Serialise installs: two `npm ci` in one folder at once would break each other.
+    The wait is bounded by one install's own timeout (and a margin)."""
+    deadline = time.monotonic() + INSTALL_TIMEOUT_S + 60
     with (NODE_DIR / ".install.lock").open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ReportError(f"{NODE_DIR}: another install holds the lock") from None
+                time.sleep(0.5)
         try:
             yield
         finally:
