@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from reports.model import margin
+from reports.digest import margin
 from reports.rundata import RunData, load_run
 
 Key = tuple[str, str, str, str]  # clause, name, unit, subject kind

@@ -15,7 +15,7 @@ from rundirs import MakeRun, make_summary, measurement
 from harness.clauses import CLAUSES
 from reports.__main__ import main
 from reports.build import build
-from reports.model import WORST_ROWS, reason_for, verdict_for
+from reports.digest import WORST_ROWS, reason_for, verdict_for
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -1,0 +1,25 @@
+"""Values read from a run's summary: untrusted, so bounded in length and checked in type.
+
+The summary is the harness's, but its strings include what the device said (vendor,
+subjects, failure reasons); every report shows them through these helpers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MAX_TEXT = 600
+
+
+def clip(text: Any, limit: int = MAX_TEXT) -> str:
+    s = "" if text is None else str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
