@@ -24,7 +24,8 @@ class SimDeviceConfig:
     led_level: float = 1.0  # 0..1 of full brightness
     pwm_hz: float = 0.0  # 0: driven steadily
     pwm_duty: float = 1.0
-    reply_delay_ms: float = 0.0
+    reply_delay_ms: float = 0.0  # requests are handled this late (all but `clock`)
+    clock_delay_ms: float = 0.0  # `clock` is handled this late
     clock_offset_us: int | None = None  # device clock at the first boot; None: random
     boot_offset_min_us: int = 10_000_000  # range of the random clock value at each boot
     boot_offset_max_us: int = 10**12
@@ -54,6 +55,7 @@ class SimDeviceConfig:
             "led_tail_ms",
             "photo_led_ms",
             "reply_delay_ms",
+            "clock_delay_ms",
             "reboot_ms",
             "chatter",
             "frame_report_s",

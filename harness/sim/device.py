@@ -14,8 +14,11 @@ Where the spec leaves room, this device does what a careful firmware would:
   response, only a ``log`` event (level "warn"). With a valid id: a missing or non-string
   ``cmd``, ``args`` not an object, a missing or unknown argument name, or a bad value is
   BAD_REQUEST; an unknown ``cmd`` is UNKNOWN_COMMAND. Unknown top-level keys are ignored.
-- ``reply_delay_ms`` delays the *handling* of a request (a busy main loop), so a `clock`
-  answer is sampled when it is handled, as on a real device.
+- ``reply_delay_ms`` delays the *handling* of every request but `clock` (a busy main
+  loop: a capture starts late, its events stay exact). `clock` is answered on a fast
+  path, as shims built for time sync do, after ``clock_delay_ms`` (0); its ``t_us`` is
+  read when it is handled. A device slow on `clock` too cannot be synced closer than half
+  its round trip, which leaves timing clauses inconclusive rather than wrong.
 - Captures are checked in this order: arguments, BUSY (a recording runs or a photo is
   being taken), UNSUPPORTED (kind not in ``capabilities.capture``), CONSENT_REQUIRED,
   INDICATOR_FAULT (``tamper_detect`` and covered), INTERNAL (storage full).
@@ -307,7 +310,8 @@ class SimDevice:
             return
         wire_id = self._last_id if self.has("unknown_id") else rid
         self._last_id = rid
-        delay = self.config.reply_delay_ms / 1000
+        cfg = self.config
+        delay = (cfg.clock_delay_ms if msg.get("cmd") == "clock" else cfg.reply_delay_ms) / 1000
         if delay > 0:
             self._at(t + delay, lambda: self._handle(msg, wire_id, t + delay))
         else:

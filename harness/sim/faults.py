@@ -212,7 +212,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
     # -- awkward but conforming ---------------------------------------------------------
     Fault(
         "slow_replies",
-        "Every response comes 400 ms late (a busy main loop), still within 1 s.",
+        "A busy main loop: every request but `clock` (answered on a fast path for time "
+        "sync) is handled 400 ms late, so responses come late but within 1 s.",
         "awkward",
         knobs={"reply_delay_ms": 400.0},
     ),

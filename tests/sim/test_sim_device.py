@@ -546,6 +546,22 @@ def test_dup_response_and_unknown_id(sim: Callable[..., Sim]) -> None:
     assert [m["id"] for m in other.messages if "id" in m] == [0]
 
 
+def test_slow_replies_handle_late_but_clock_stays_fast(sim: Callable[..., Sim]) -> None:
+    dev, _, host = sim("slow_replies")
+    t0 = time.monotonic()
+    t_us = host.ok("clock")["t_us"]
+    assert time.monotonic() - t0 < 0.1
+    assert abs(dev.to_host(t_us) - t0) < 0.1
+    t0 = time.monotonic()
+    host.ok("consent.grant", scope="photo", gesture="app")
+    assert 0.4 <= time.monotonic() - t0 < 1.0
+    t0 = time.monotonic()
+    host.ok("capture.photo", source="user")
+    assert 0.4 <= time.monotonic() - t0 < 1.0
+    begin = host.events("capture.begin")[0]
+    assert dev.to_host(begin["t_us"]) - t0 == pytest.approx(0.4, abs=0.05)
+
+
 def test_silent_after_5(sim: Callable[..., Sim]) -> None:
     _, _, host = sim("silent_after_5")
     for _ in range(5):
