@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,7 @@ class Recording:
     preroll_frames: int = 0
     frame_timer: Timer | None = None
     stopping: bool = False
-    stop_timer: Timer | None = field(default=None, repr=False)
+    stop_timer: Timer | None = None
 
 
 class SimDevice:
@@ -426,33 +426,22 @@ class SimDevice:
             raise Refusal("UNSUPPORTED", f"{kind} capture not offered")
         if not self._consent_ok(kind, source):
             if self.has("refused_keeps_artifact"):
-                self._store_grabbed_frame(kind, source, fields, t)
+                self.storage.add(self._snapshot(self.storage.new_id(), kind, source, fields, t))
             raise Refusal("CONSENT_REQUIRED", f"{kind} consent not granted")
         if self.config.tamper_detect and self.indicator_covered:
             raise Refusal("INDICATOR_FAULT", "indicator covered")
         if not self.storage.has_room(PHOTO_BYTES[1] + 4096):
             raise Refusal("INTERNAL", "storage full")
 
-    def _store_grabbed_frame(
-        self, kind: str, source: str, fields: tuple[str, ...], t: float
-    ) -> None:
-        """`refused_keeps_artifact`: the frame grabbed before the consent check is saved."""
+    def _snapshot(
+        self, aid: str, kind: str, source: str, fields: tuple[str, ...], t: float
+    ) -> Artifact:
+        """A one-frame artifact: a photo, or the frame a refused capture grabbed anyway."""
         t_us = self.clock.to_device_us(t)
         tracks = ("audio",) if kind == "audio" else ("video",)
         photo = self._rng.randint(*PHOTO_BYTES) if kind != "audio" else 0
-        self.storage.add(
-            Artifact(
-                self.storage.new_id(),
-                kind,
-                source,
-                t_us,
-                t_us,
-                1,
-                tracks,
-                fields,
-                media_bytes(1, tracks, 1, photo),
-            )
-        )
+        size = media_bytes(1, tracks, 1, photo)
+        return Artifact(aid, kind, source, t_us, t_us, 1, tracks, self._stored_fields(fields), size)
 
     def _stored_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
         if self.has("extra_metadata") and "location" not in fields:
@@ -482,27 +471,15 @@ class SimDevice:
         self._emit("capture.begin", t, kind="photo", source=source, artifact=aid)
         if self._lights(source):
             tail = PHOTO_BLINK_S if self.has("photo_blink") else cfg.photo_led_ms / 1000
-            self.driver.put(
-                f"photo {aid}",
-                Demand(
-                    t + cfg.led_on_ms / 1000,
-                    exposure + tail,
-                    self._style(),
-                    None,
-                    self._report_lag(),
-                ),
-            )
+            on = t + cfg.led_on_ms / 1000
+            demand = Demand(on, exposure + tail, self._style(), report_lag=self._report_lag())
+            self.driver.put(f"photo {aid}", demand)
             self._render()
 
         def expose() -> None:
-            t_us = self.clock.to_device_us(exposure)
-            tracks = ("video",)
-            size = media_bytes(1, tracks, 0, self._rng.randint(*PHOTO_BYTES))
-            self.storage.add(
-                Artifact(
-                    aid, "photo", source, t_us, t_us, 1, tracks, self._stored_fields(fields), size
-                )
-            )
+            photo = self._snapshot(aid, "photo", source, fields, exposure)
+            self.storage.add(photo)
+            t_us = photo.first_frame_us
             self._emit("capture.frame", exposure, artifact=aid, seq=0)
             self._emit("capture.end", exposure, artifact=aid, reason="user", last_frame_us=t_us)
             self._photo_busy = self._camera = False
@@ -638,7 +615,7 @@ class SimDevice:
         ms = selftest_ms(args)
         cfg = self.config
         style = (cfg.led_level, cfg.pwm_hz, cfg.pwm_duty)
-        self.driver.put("selftest", Demand(t, t + ms / 1000, style, None, self._report_lag()))
+        self.driver.put("selftest", Demand(t, t + ms / 1000, style, report_lag=self._report_lag()))
         self._render()
         return {}
 
@@ -666,18 +643,18 @@ class SimDevice:
         else:
             go_down()
 
-    def _enter_reset(self, reason: str) -> None:
-        """What a reboot or factory reset forgets (faults decide what survives)."""
+    def _enter_reset(self, cause: str) -> None:
+        """What a reboot, factory reset or power loss forgets (faults decide what survives)."""
         self._lines.clear()
         self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
         keeps = {
             "reboot": "consent_persists",
             "factory_reset": "reset_keeps_consent",
-            "power_on": "consent_persists",
-        }[reason]
+            "power_loss": "consent_persists",
+        }[cause]
         if not self.has(keeps):
             self._consent = dict.fromkeys(spec.SCOPES, False)
-        if reason == "factory_reset" and not self.has("reset_keeps_artifacts"):
+        if cause == "factory_reset" and not self.has("reset_keeps_artifacts"):
             self.storage.erase()
 
     def _boot(self, reason: str) -> None:
@@ -710,7 +687,7 @@ class SimDevice:
             return
         self._gen += 1
         self._power = Power.OFF
-        self._enter_reset("power_on")
+        self._enter_reset("power_loss")
         self._belief = False
         self.driver.clear()
         self._render()
