@@ -1,7 +1,8 @@
 """``python -m harness.sim``: run a simulated station, or list its fault catalogue.
 
 ``serve`` writes the station file only once every port listens (atomically, so a waiting
-harness never reads half of it), prints it, and runs until SIGTERM or SIGINT.
+harness never reads half of it), prints it, and runs until SIGTERM or SIGINT; on the way
+out it removes the file, which would otherwise name ports nobody listens on.
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ def _serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     with SimBench(config, faults, power=not args.no_power) as bench:
-        bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
-        print(bench.station_toml(args.visible_v, args.sample_interval_s), flush=True)
-        while not done.wait(0.5):
-            pass
+        path = bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
+        try:
+            print(path.read_text(encoding="utf-8"), flush=True)
+            while not done.wait(0.5):
+                pass
+        finally:
+            path.unlink(missing_ok=True)  # it describes ports that are about to close
     return 0
 
 

@@ -737,6 +737,7 @@ def test_serve_writes_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert Path(station["dut"]["port"]).exists()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+        assert not out.exists()
     finally:
         if proc.poll() is None:
             proc.kill()
