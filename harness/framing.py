@@ -86,7 +86,7 @@ class LineFramer:
             self.stats.console += 1
             return Line("console", text)
         try:
-            msg = json.loads(text, parse_constant=_reject_constant)
+            msg = _DECODER.decode(text)
         except (ValueError, RecursionError):
             self.stats.bad_json += 1
             return Line("bad_json", text)
@@ -109,3 +109,6 @@ def _preview(raw: bytes) -> str:
 def _reject_constant(name: str) -> Any:
     """NaN and Infinity are not JSON; a device sending them sent a broken line."""
     raise ValueError(f"not JSON: {name}")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: this is a hot path

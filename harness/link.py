@@ -44,9 +44,11 @@ class SerialLink:
         self._on_line = on_line
         self._write_timeout_s = write_timeout_s
         self._port: serial.SerialBase | None = None
+        self._fd: int | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._write_lock = threading.Lock()
+        self._io_lock = threading.Lock()  # whoever reads the port (reader thread or `pump`)
         self.error: TransportError | None = None
 
     def open(self) -> SerialLink:
@@ -63,6 +65,8 @@ class SerialLink:
         except (serial.SerialException, OSError, ValueError) as exc:
             raise TransportError(f"cannot open serial port {self.url!r}: {exc}") from None
         self._port = port
+        self._fd = port.fileno() if isinstance(port, serial.serialposix.Serial) else None
+
         self.error = None
         self._stop.clear()
         self.framer = LineFramer()
@@ -88,12 +92,29 @@ class SerialLink:
         with self._write_lock:
             t = time.monotonic()
             try:
-                port.write(data)
+                if self._fd is not None:
+                    self._write_fd(self._fd, data)
+                else:
+                    port.write(data)
             except (serial.SerialException, OSError) as exc:
                 self._fail(f"write to {self.url!r} failed: {exc}")
                 raise self.error from None  # type: ignore[misc]
         self.log.add(">", "message", text, t)
         return t
+
+    def _write_fd(self, fd: int, data: bytes) -> None:
+        """Write straight to a local port's descriptor (pyserial opens it non-blocking):
+        the common case is one syscall, a full buffer waits with a bound."""
+        view = memoryview(data)
+        deadline = time.monotonic() + self._write_timeout_s
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise serial.SerialTimeoutException("write timeout") from None
+                select.select([], [fd], [], remaining)
 
     def close(self) -> None:
         self._stop.set()
@@ -102,7 +123,7 @@ class SerialLink:
         if self._port is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 self._port.close()
-        self._port = None
+        self._port, self._fd = None, None
         self.log.note(f"closed {self.url}")
 
     def _fail(self, reason: str) -> None:
@@ -113,38 +134,86 @@ class SerialLink:
     def _read_loop(self) -> None:
         port = self._port
         assert port is not None
-        posix_fd = port.fileno() if isinstance(port, serial.serialposix.Serial) else None
         while not self._stop.is_set():
             try:
-                data = (
-                    self._read_posix(posix_fd) if posix_fd is not None else self._read_generic(port)
-                )
+                if self._fd is None:
+                    data = self._read_generic(port)
+                    if data:
+                        self._process(data, time.monotonic())
+                    continue
+                ready, _, _ = select.select([self._fd], [], [], POLL_S)
+                if not ready:
+                    continue
+                if not self._io_lock.acquire(blocking=False):
+                    # A request is reading the port itself (`pump`) and will take these
+                    # bytes. Back off briefly rather than queue on the lock: a waiter on
+                    # the lock would cost the request a wake-up when it lets go.
+                    time.sleep(0.0005)
+                    continue
+                try:
+                    self._read_fd_once(self._fd)
+                finally:
+                    self._io_lock.release()
             except (serial.SerialException, OSError, ValueError, TypeError, AttributeError) as exc:
                 if not self._stop.is_set():
                     self._fail(f"serial port {self.url!r} failed: {exc}")
                 return
-            if not data:
-                continue
-            t = time.monotonic()
-            for line in self.framer.feed(data):
-                if line.kind != "message":
-                    self.log.add("<", line.kind, line.text, t)
-                    continue
-                self.log.add("<", "message", line.text, t)
-                try:
-                    self._on_line(line, t)
-                except Exception as exc:  # a handler bug must not kill the link silently
-                    self.log.note(f"line handler failed: {exc!r}")
 
-    @staticmethod
-    def _read_posix(fd: int) -> bytes:
-        ready, _, _ = select.select([fd], [], [], POLL_S)
+    def pump(self, done: Callable[[], bool], deadline: float) -> bool:
+        """Read a local port on the calling thread until `done()` or `deadline`.
+
+        A request waiting for its response reads the port itself instead of waiting to be
+        woken by the reader thread: one thread wake-up less on the round trip. Returns
+        False at once for ports without a descriptor (the reader thread serves those).
+        """
+        fd = self._fd
+        if fd is None or self.error is not None:
+            return done()
+        if not self._io_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return done()
+        try:
+            while not done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                ready, _, _ = select.select([fd], [], [], min(remaining, POLL_S))
+                if ready:
+                    self._read_fd_once(fd)
+            return True
+        except (OSError, ValueError) as exc:
+            self._fail(f"serial port {self.url!r} failed: {exc}")
+            raise self.error from None  # type: ignore[misc]
+        finally:
+            self._io_lock.release()
+
+    def _read_fd_once(self, fd: int) -> None:
+        """One read and its lines; the caller holds the I/O lock.
+
+        Readiness is checked again under the lock: the other reader may have taken the
+        bytes since. pyserial sets VMIN=0, so a read of nothing from a port that select
+        calls ready is a hang-up, not an empty buffer.
+        """
+        ready, _, _ = select.select([fd], [], [], 0)
         if not ready:
-            return b""
-        data = os.read(fd, READ_CHUNK)
+            return
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return
         if not data:
             raise OSError("port closed (EOF)")
-        return data
+        self._process(data, time.monotonic())
+
+    def _process(self, data: bytes, t: float) -> None:
+        for line in self.framer.feed(data):
+            if line.kind != "message":
+                self.log.add("<", line.kind, line.text, t)
+                continue
+            try:  # deliver first: a waiting request is the latency-critical path
+                self._on_line(line, t)
+            except Exception as exc:  # a handler bug must not kill the link silently
+                self.log.note(f"line handler failed: {exc!r}")
+            self.log.add("<", "message", line.text, t)
 
     @staticmethod
     def _read_generic(port: serial.SerialBase) -> bytes:

@@ -7,6 +7,7 @@ The plugin only acts when `--station` is given, so ordinary test runs are untouc
 from __future__ import annotations
 
 import contextlib
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -73,9 +74,21 @@ def pytest_configure(config: pytest.Config) -> None:
     hyp_profile = config.getoption("hypothesis_profile", default=None)
     if hyp_profile is None and station.hypothesis.profile:
         hypothesis_settings.load_profile(station.hypothesis.profile)
+    # Every run gets a recorded seed (the station's, the command line's, or a fresh one),
+    # so the state machine's sequences can be replayed exactly from the evidence.
+    seed = config.getoption("hypothesis_seed", default=None)
+    if seed is None:
+        seed = (
+            station.hypothesis.seed
+            if station.hypothesis.seed is not None
+            else (random.randrange(2**32))
+        )
+        config.option.hypothesis_seed = str(seed)
+    with contextlib.suppress(ValueError):
+        seed = int(seed)
     run.ledger.meta["hypothesis"] = {
         "profile": hyp_profile or station.hypothesis.profile or "default",
-        "seed": config.getoption("hypothesis_seed", default=None) or station.hypothesis.seed,
+        "seed": seed,
     }
 
 
@@ -323,8 +336,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None:
         return
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
-    summary = run.finish(complete=not interrupted)
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+    alluredir = getattr(session.config.option, "allure_report_dir", None)
+    summary = run.finish(complete=not interrupted, alluredir=Path(alluredir) if alluredir else None)
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = (
             pytest.ExitCode.OK

@@ -23,6 +23,7 @@ from harness.rundir import RunDir
 from harness.seriallog import SerialLog
 from harness.simproc import SimProcess
 from harness.station import Station
+from reports.allure import write_categories, write_environment
 
 PACKAGES = ("pyserial", "pyvisa", "pyvisa-py", "hypothesis", "allure-pytest", "numpy", "pytest")
 
@@ -96,16 +97,32 @@ class TallyRun:
         p = self.template.photodiode
         return LevelNoise(cal.dark_std_v if cal else 0.0, p.reading_u_v)
 
-    def finish(self, *, complete: bool) -> dict[str, Any]:
+    def finish(self, *, complete: bool, alluredir: Path | None = None) -> dict[str, Any]:
+        """Leave the device safe, stop the simulator, and seal the evidence."""
         if self.bench is not None:
             self.bench.leave_safe()
             self.bench.close()
         if self.sim is not None:
             self.sim.stop()
+            if self.rundir.path("sim.log").exists():
+                self.rundir.done("sim.log")
         summary = self.ledger.write_summary(complete=complete)
+        if alluredir is not None and alluredir.is_dir():
+            write_environment(alluredir, summary)
+            write_categories(alluredir)
+            self._enter_tree(alluredir)
         if complete:
             self.rundir.finish()
         return summary
+
+    def _enter_tree(self, folder: Path) -> None:
+        """Enter every file under `folder` (if inside the run) into the manifest."""
+        try:
+            rel_root = folder.resolve().relative_to(self.rundir.root)
+        except ValueError:
+            return  # written elsewhere on purpose; not part of this bundle
+        files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+        self.rundir.done(*((rel_root / p.relative_to(folder)).as_posix() for p in files))
 
 
 def versions() -> dict[str, str]:

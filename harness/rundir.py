@@ -85,12 +85,17 @@ class RunDir:
             f.flush()
         self.done(rel)
 
-    def done(self, rel: str) -> None:
-        """Enter (or re-enter) a finished file into the manifest with its hash."""
-        path = self.path(rel)
-        entry = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    def done(self, *rels: str) -> None:
+        """Enter (or re-enter) finished files into the manifest with their hashes."""
+        entries = {}
+        for rel in rels:
+            path = self.path(rel)
+            entries[str(PurePosixPath(rel))] = {
+                "sha256": sha256_file(path),
+                "bytes": path.stat().st_size,
+            }
         with self._lock:
-            self._files[str(PurePosixPath(rel))] = entry
+            self._files.update(entries)
             self._write_manifest()
 
     def finish(self) -> None:
