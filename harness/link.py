@@ -17,6 +17,7 @@ import serial
 import serial.serialposix
 
 from harness.errors import TransportError
+from harness.flood import FloodGuard
 from harness.framing import Line, LineFramer
 from harness.seriallog import SerialLog
 
@@ -50,19 +51,21 @@ class SerialLink:
         self._write_lock = threading.Lock()
         self._io_lock = threading.Lock()  # whoever reads the port (reader thread or `pump`)
         self.error: TransportError | None = None
+        self.flood = FloodGuard()
 
     def open(self) -> SerialLink:
+        # pyserial's rfc2217 client refuses a write timeout (NotImplementedError); its
+        # socket has its own 5 s timeout, so writes there stay bounded anyway.
+        bounded = (
+            {} if self.url.startswith("rfc2217://") else {"write_timeout": self._write_timeout_s}
+        )
         try:
             port = serial.serial_for_url(
-                self.url,
-                baudrate=self.baudrate,
-                timeout=POLL_S,
-                write_timeout=self._write_timeout_s,
-                do_not_open=True,
+                self.url, baudrate=self.baudrate, timeout=POLL_S, do_not_open=True, **bounded
             )
             port.exclusive = isinstance(port, serial.serialposix.Serial) or None
             port.open()
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, OSError, ValueError, NotImplementedError) as exc:
             raise TransportError(f"cannot open serial port {self.url!r}: {exc}") from None
         self._port = port
         self._fd = port.fileno() if isinstance(port, serial.serialposix.Serial) else None
@@ -70,6 +73,7 @@ class SerialLink:
         self.error = None
         self._stop.clear()
         self.framer = LineFramer()
+        self.flood = FloodGuard()
         self.log.note(f"opened {self.url} at {self.baudrate} baud")
         self._thread = threading.Thread(
             target=self._read_loop, name=f"link:{self.url}", daemon=True
@@ -140,6 +144,8 @@ class SerialLink:
                     data = self._read_generic(port)
                     if data:
                         self._process(data, time.monotonic())
+                    if self.error is not None:
+                        return  # flooded: stop reading until the link is reopened
                     continue
                 ready, _, _ = select.select([self._fd], [], [], POLL_S)
                 if not ready:
@@ -154,6 +160,8 @@ class SerialLink:
                     self._read_fd_once(self._fd)
                 finally:
                     self._io_lock.release()
+                if self.error is not None:
+                    return  # flooded: stop reading until the link is reopened
             except (serial.SerialException, OSError, ValueError, TypeError, AttributeError) as exc:
                 if not self._stop.is_set():
                     self._fail(f"serial port {self.url!r} failed: {exc}")
@@ -173,6 +181,8 @@ class SerialLink:
             return done()
         try:
             while not done():
+                if self.error is not None:
+                    raise self.error
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -205,15 +215,20 @@ class SerialLink:
         self._process(data, time.monotonic())
 
     def _process(self, data: bytes, t: float) -> None:
+        junk = len(data)
         for line in self.framer.feed(data):
             if line.kind != "message":
                 self.log.add("<", line.kind, line.text, t)
                 continue
+            junk -= len(line.text) + 1
             try:  # deliver first: a waiting request is the latency-critical path
                 self._on_line(line, t)
             except Exception as exc:  # a handler bug must not kill the link silently
                 self.log.note(f"line handler failed: {exc!r}")
             self.log.add("<", "message", line.text, t)
+        flooded = self.flood.feed(junk, t)
+        if flooded is not None:
+            self._fail(f"{flooded} on {self.url!r}")
 
     @staticmethod
     def _read_generic(port: serial.SerialBase) -> bytes:
