@@ -332,7 +332,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Iterator[None]:
+    """Seal the run after pytest's own session teardown (a wrapper, so also if that fails).
+
+    On Ctrl-C pytest tears down the interrupted test's fixtures here, in its own
+    `pytest_sessionfinish`: the `dut` fixture must still find the bench open then, so it
+    can leave the device not recording; only after that is the bench closed.
+    """
+    try:
+        return (yield)
+    finally:
+        _finish_run(session, exitstatus)
+
+
+def _finish_run(session: pytest.Session, exitstatus: int) -> None:
     run = _run(session.config)
     if run is None:
         return
