@@ -62,8 +62,12 @@ class Bench:
     def visible_v(self) -> float:
         return self.station.photodiode.visible_v
 
-    def open(self) -> Bench:
-        """Connect everything and introduce ourselves; any failure is a `BenchFault`."""
+    def open(self, port_wait_s: float = 0.0) -> Bench:
+        """Connect everything and introduce ourselves; any failure is a `BenchFault`.
+
+        `port_wait_s` > 0 waits (bounded) for a DUT port that is not there yet, as after a
+        USB serial port vanished.
+        """
         try:
             p = self.station.photodiode
             self.photodiode = Photodiode.open(p.resource, backend=p.backend, timeout_s=p.timeout_s)
@@ -79,7 +83,10 @@ class Bench:
                     self.power.output(True)
                     self.client.wait_boot(since=mark)
             if not self.client.link.alive:
-                self.client.open()
+                if port_wait_s > 0:
+                    self.client.reconnect(timeout_s=port_wait_s)
+                else:
+                    self.client.open()
             self.hello = self.client.hello()
             self.sync.sync()
         except BaseException:

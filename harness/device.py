@@ -53,6 +53,8 @@ class DeviceClient:
         self._event_count = 0
         self.epoch = 0
         self.anomalies: list[str] = []
+        self._anomaly_count = 0
+        self._last_anomaly = ""
         self.hello_info: Hello | None = None
 
     # -- connection -------------------------------------------------------------------
@@ -128,6 +130,8 @@ class DeviceClient:
     def _anomaly(self, what: str) -> None:
         if len(self.anomalies) < 1000:
             self.anomalies.append(what)
+        self._anomaly_count += 1
+        self._last_anomaly = what
         self.log.note(f"protocol anomaly: {what}")
 
     def request(
@@ -150,10 +154,13 @@ class DeviceClient:
                 while not self._responses.empty():  # a response that came after its timeout
                     late = self._responses.get_nowait()
                     self._anomaly(f"late response for request id {late.get('id')!r}")
+            strays = self._anomaly_count
             try:
                 sent = self.link.write_line(json.dumps(body, separators=(",", ":")))
                 self.link.pump(self._has_response, sent + timeout)
                 msg = self._await(rid, cmd, sent + timeout, timeout)
+            except ResponseTimeout as exc:
+                raise ResponseTimeout(f"{exc}{self._strays_since(strays)}") from None
             finally:
                 with self._state_lock:
                     self._pending_id = None
@@ -162,6 +169,16 @@ class DeviceClient:
                         self._answered = set(sorted(self._answered)[-1024:])
             received = time.monotonic()
         return self._unwrap(cmd, msg, sent, received)
+
+    def _strays_since(self, count: int) -> str:
+        """What the device sent instead of the awaited response (a wrong id, say): the
+        reason a timeout is reported with, since "no response" alone would mislead."""
+        n = self._anomaly_count - count
+        if n <= 0:
+            return ""
+        return (
+            f"; meanwhile {n} protocol anomal{'y' if n == 1 else 'ies'}, last: {self._last_anomaly}"
+        )
 
     def _has_response(self) -> bool:
         return not self._responses.empty()

@@ -117,12 +117,15 @@ def station(tally_run: TallyRun) -> Station:
     return tally_run.live_station()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def bench(tally_run: TallyRun) -> Bench:
+    """The open bench (opened once per run by `TallyRun`). Function-scoped on purpose:
+    pytest would cache a session fixture's error, and a bench whose link failed to open
+    is tried again by the next tests (see `TallyRun.open_bench`)."""
     return tally_run.open_bench()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def photodiode(bench: Bench) -> Photodiode:
     """The connected photodiode instrument (pyvisa, `@py` backend unless the station says)."""
     assert bench.photodiode is not None

@@ -17,13 +17,15 @@ from harness import __version__
 from harness.bench import Bench
 from harness.checks import LevelNoise
 from harness.clauses import Profile
-from harness.errors import BenchFault, TallyError
+from harness.errors import BenchFault, TallyError, TransportError
 from harness.ledger import Ledger
 from harness.rundir import RunDir
 from harness.seriallog import SerialLog
 from harness.simproc import SimProcess
 from harness.station import Station
 from reports.allure import write_categories, write_environment
+
+MAX_OPEN_ATTEMPTS = 3  # a bench whose link failed is tried again by this many tests in all
 
 PACKAGES = ("pyserial", "pyvisa", "pyvisa-py", "hypothesis", "allure-pytest", "numpy", "pytest")
 
@@ -42,6 +44,7 @@ class TallyRun:
         self.station: Station | None = None
         self.bench: Bench | None = None
         self._bench_error: TallyError | None = None
+        self._open_attempts = 0
         self.ledger.meta.update(
             station_file=station.source,
             station_config=station.model_dump(mode="json"),
@@ -65,13 +68,23 @@ class TallyRun:
         return st
 
     def open_bench(self) -> Bench:
-        """Open and calibrate once; a failure is remembered so every test is BROKEN fast."""
+        """Open and calibrate once; a failure is remembered so every test is BROKEN fast.
+
+        A link failure (port gone, no answer, flood) may pass (a USB port that comes back),
+        so the next tests try again, waiting for the port, up to `MAX_OPEN_ATTEMPTS` in all;
+        any other failure (instrument, calibration) is final at once.
+        """
         if self.bench is not None:
             return self.bench
-        if self._bench_error is not None:
-            raise type(self._bench_error)(str(self._bench_error))
+        err = self._bench_error
+        if err is not None and (
+            not isinstance(err, TransportError) or self._open_attempts >= MAX_OPEN_ATTEMPTS
+        ):
+            raise type(err)(str(err))
+        self._open_attempts += 1
+        port_wait_s = self.template.dut.boot_timeout_s if err is not None else 0.0
         try:
-            bench = Bench(self.live_station(), self.log).open()
+            bench = Bench(self.live_station(), self.log).open(port_wait_s=port_wait_s)
             self.ledger.meta["dut"] = bench.hello.as_dict() if bench.hello else {}
             self.ledger.meta["instrument"] = {
                 "idn": bench.photodiode.idn if bench.photodiode else ""
