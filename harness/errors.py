@@ -16,6 +16,10 @@ class ConfigError(TallyError):
     """A station, lab or profile file is malformed: names the file, the key and the problem."""
 
 
+class LeaseError(TallyError):
+    """No station of the lab could be leased in time (all busy, or too many workers)."""
+
+
 class BenchFault(TallyError):
     """The bench failed; whatever test was running is BROKEN with this reason."""
 

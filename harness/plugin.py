@@ -21,13 +21,16 @@ from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
 from harness.bench import Bench
 from harness.clauses import CLAUSE_BY_ID, PRINCIPLES
 from harness.device import DeviceClient
-from harness.errors import BenchFault, ConfigError, DeviceError
+from harness.errors import BenchFault, ConfigError, DeviceError, LeaseError
 from harness.evidence import Evidence
+from harness.lab import Lab
+from harness.labplugin import LabCoordinator
 from harness.light import LightTrace
 from harness.messages import Event
 from harness.photodiode import Photodiode
+from harness.pool import Request, place
 from harness.run import TallyRun
-from harness.station import Station, load_station
+from harness.station import Station
 from harness.verdict import TestOutcome, Verdict, worst
 
 RUN_KEY = pytest.StashKey[TallyRun]()
@@ -47,6 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="add a simulated firmware fault (repeatable; simulated stations only)",
     )
     g.addoption("--report-dir", default="out", help="run directory for results and evidence")
+    g.addoption(
+        "--lab",
+        default=None,
+        metavar="FILE|DIR",
+        help="lab file or folder of station files: each process (xdist worker) leases one",
+    )
+    g.addoption("--lease-dir", default=None, help="station lease locks (default: the lab's)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -54,19 +64,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "clause(*ids): the conformance clauses this test gives evidence for"
     )
-    spec = config.getoption("--station", default=None)
-    if spec is None:
-        return
     try:
-        station = load_station(spec)
-    except ConfigError as exc:
+        placed = place(_placement_request(config))
+    except (ConfigError, LeaseError) as exc:
         raise pytest.UsageError(str(exc)) from None
+    if placed is None:
+        return
+    if isinstance(placed, Lab):  # xdist controller of a lab run: merges, runs no bench
+        coordinator = LabCoordinator(placed, Path(config.getoption("--report-dir")), _dist(config))
+        config.pluginmanager.register(coordinator, "tally-lab")
+        return
+    station, report_dir = placed.station, placed.report_dir
+    if placed.lease is not None:
+        config.add_cleanup(placed.lease.release)
+    if placed.lab is not None and not hasattr(config, "workerinput"):
+        coordinator = LabCoordinator(placed.lab, Path(config.getoption("--report-dir")), "no")
+        config.pluginmanager.register(coordinator, "tally-lab")
     faults = list(config.getoption("--sim-fault") or [])
     if faults and station.sim is None:
-        raise pytest.UsageError(f"--sim-fault needs a simulated station; {spec} is not one")
-    report_dir = Path(config.getoption("--report-dir"))
-    if hasattr(config, "workerinput"):  # pytest-xdist worker: one run directory each
-        report_dir = report_dir / f"worker-{config.workerinput['workerid']}"
+        raise pytest.UsageError(
+            f"--sim-fault needs a simulated station; {station.source} is not one"
+        )
     run = TallyRun(station, report_dir, faults)
     config.stash[RUN_KEY] = run
     if getattr(config.option, "allure_report_dir", "unset") is None:
@@ -90,6 +108,24 @@ def pytest_configure(config: pytest.Config) -> None:
         "profile": hyp_profile or station.hypothesis.profile or "default",
         "seed": seed,
     }
+
+
+def _placement_request(config: pytest.Config) -> Request:
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    distributed = worker is None and _dist(config) != "no"
+    return Request(
+        station=config.getoption("--station", default=None),
+        lab=config.getoption("--lab", default=None),
+        report_dir=Path(config.getoption("--report-dir")),
+        worker_id=worker,
+        workers=len(getattr(config.option, "tx", None) or []) if distributed else 0,
+        lease_dir=config.getoption("--lease-dir", default=None),
+    )
+
+
+def _dist(config: pytest.Config) -> str:
+    """pytest-xdist's distribution mode ("no" without xdist or without -n)."""
+    return str(getattr(config.option, "dist", "no") or "no")
 
 
 def _run(config: pytest.Config) -> TallyRun | None:

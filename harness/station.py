@@ -136,6 +136,19 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+def validation_problems(exc: ValidationError, source: str) -> list[str]:
+    """Each pydantic error as "<file>: key <dotted.key>: <problem>"."""
+    problems = []
+    for err in exc.errors():
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "missing required key"
+        problems.append(f"{source}: key {_where(err['loc'])}: {msg}")
+    return problems
+
+
 def parse_station(text: str, source: str = "<string>") -> Station:
     """Parse and validate station TOML; raise `ConfigError` naming file, key and problem."""
     try:
@@ -145,16 +158,7 @@ def parse_station(text: str, source: str = "<string>") -> Station:
     try:
         station = Station.model_validate({**data, "source": source})
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = _where(err["loc"])
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            elif err["type"] == "missing":
-                msg = "missing required key"
-            problems.append(f"{source}: key {key}: {msg}")
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError("; ".join(validation_problems(exc, source))) from None
     if station.sim is None:
         for key, value in (
             ("dut.port", station.dut.port),

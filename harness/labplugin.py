@@ -1,0 +1,44 @@
+"""The lab coordinator: the process that merges a lab run's stations at the end.
+
+Registered by the plugin on the pytest-xdist controller of a `--lab` run (which runs no
+tests itself) or on a single-process lab run. It waits for nothing: by the time pytest
+unconfigures, every worker has sealed its station's run directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.lab import Lab
+from harness.labsummary import LAB_SUMMARY, lab_summary, write_lab_summary
+
+
+class LabCoordinator:
+    """Prints one line per station and writes `<report-dir>/lab-summary.json`."""
+
+    def __init__(self, lab: Lab, report_dir: Path, dist: str) -> None:
+        self.lab = lab
+        self.report_dir = report_dir
+        self.dist = dist
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        s = lab_summary(self.report_dir, self.lab, self.dist)
+        tr = terminalreporter
+        tr.section(f"Tally lab {s['lab']} — {len(s['stations'])} station(s), --dist {self.dist}")
+        for name, st in s["stations"].items():
+            if not st["used"]:
+                tr.write_line(f"{name:16s} (not leased by this run)")
+                continue
+            dut = st["dut"]
+            tr.write_line(
+                f"{name:16s} {st['verdict'] or '?':13s} {st['tests']:4d} tests  DUT "
+                f"{dut.get('model')} {dut.get('firmware')} #{dut.get('serial_number')}"
+            )
+        if s["note"]:
+            tr.write_line(f"NOTE   {s['note']}")
+        tr.write_line(f"LAB    {s['verdict']}   ({self.report_dir / LAB_SUMMARY})")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        write_lab_summary(self.report_dir, self.lab, self.dist)

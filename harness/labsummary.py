@@ -1,0 +1,99 @@
+"""The lab's summary: every station's verdicts side by side, and which DUT gave them.
+
+Each station writes its own run directory (`<report-dir>/<station>/summary.json`, with
+`tests.jsonl` and `measurements.jsonl` naming the station on every line); this merges
+them into `<report-dir>/lab-summary.json`. A clause's lab verdict is the worst over the
+stations, as a run's is the worst over its tests. When the stations hold different
+DUTs (model or firmware differ) a split run's verdicts mix devices, and it says so.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.clauses import CLAUSES
+from harness.lab import Lab
+from harness.rundir import write_atomic
+from harness.verdict import Verdict, worst
+
+LAB_SUMMARY = "lab-summary.json"
+DUT_KEYS = ("vendor", "model", "firmware", "serial_number")
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
+    """Merge the stations' summaries found under `report_dir`."""
+    stations: dict[str, Any] = {}
+    runs: dict[str, dict[str, Any]] = {}
+    for st in lab.stations:
+        rel = f"{st.name}/summary.json"
+        s = _read(report_dir / rel)
+        if s is None:
+            stations[st.name] = {"used": False, "station_file": st.source}
+            continue
+        runs[st.name] = s
+        dut = s.get("dut") or {}
+        outcomes: dict[str, int] = {}
+        for t in (s.get("tests") or {}).values():
+            outcomes[t.get("outcome", "?")] = outcomes.get(t.get("outcome", "?"), 0) + 1
+        stations[st.name] = {
+            "used": True,
+            "station_file": st.source,
+            "summary": rel,
+            "run_id": s.get("run_id"),
+            "verdict": s.get("verdict"),
+            "complete": s.get("complete"),
+            "dut": {k: dut.get(k) for k in DUT_KEYS},
+            "tests": sum(outcomes.values()),
+            "outcomes": outcomes,
+        }
+    clauses: dict[str, Any] = {}
+    for c in CLAUSES:
+        per = {
+            name: s.get("clauses", {}).get(c.id, {}).get("verdict", "NOT_TESTED")
+            for name, s in runs.items()
+        }
+        clauses[c.id] = {
+            "verdict": worst([Verdict(v) for v in per.values()]).value,
+            "stations": per,
+        }
+    counted = [Verdict(c["verdict"]) for c in clauses.values()]
+    counted = [v for v in counted if v != Verdict.NOT_TESTED]
+    used = [st for st in stations.values() if st.get("used")]
+    differ = len({(st["dut"].get("model"), st["dut"].get("firmware")) for st in used}) > 1
+    return {
+        "format": "tally-lab-summary/1",
+        "lab": lab.name,
+        "lab_file": lab.source,
+        "dist": dist,
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "verdict": worst(counted).value if counted else Verdict.NOT_TESTED.value,
+        "complete": bool(runs) and all(s.get("complete") for s in runs.values()),
+        "stations": stations,
+        "clauses": clauses,
+        "duts_differ": differ,
+        "note": (
+            "the stations hold different DUTs (model or firmware): with tests split "
+            "across stations each DUT ran only part of the suites; run with --dist each "
+            "for a full verdict per DUT"
+            if differ and dist != "each"
+            else ""
+        ),
+    }
+
+
+def write_lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
+    summary = lab_summary(report_dir, lab, dist)
+    data = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode()
+    write_atomic(report_dir / LAB_SUMMARY, data)
+    return summary

@@ -1,0 +1,83 @@
+"""Which station this pytest process runs on, and where its results go.
+
+`--station FILE` names one station. `--lab FILE|DIR` names a pool: every process that
+runs tests (the single process, or each pytest-xdist worker) leases one free station
+for its whole session and writes to `<report-dir>/<station>/`. The xdist controller
+runs no tests: it leases nothing and only merges the stations' summaries at the end.
+Everything here happens before any device is touched: files are validated and
+addresses preflighted, and any problem is a one-line `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ConfigError
+from harness.lab import Lab, load_lab
+from harness.lease import Lease, lease_one
+from harness.preflight import preflight
+from harness.station import Station, load_station
+
+
+@dataclass(frozen=True)
+class Placement:
+    """This process's station, its run directory, and its lease (lab runs only)."""
+
+    station: Station
+    report_dir: Path
+    lease: Lease | None = None
+    lab: Lab | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the command line asks for (pytest-independent, so it can be tested alone)."""
+
+    station: str | None
+    lab: str | None
+    report_dir: Path
+    worker_id: str | None = None  # "gw0", ... on a pytest-xdist worker
+    workers: int = 0  # xdist workers the controller starts (0: not distributed)
+    lease_dir: str | None = None
+
+
+def place(req: Request) -> Placement | Lab | None:
+    """The placement of a test-running process; the `Lab` on an xdist controller; None
+    when neither `--station` nor `--lab` is given (the plugin stays out of the way)."""
+    if req.station is not None and req.lab is not None:
+        raise ConfigError("--station and --lab: give one (a lab is a pool of stations)")
+    if req.station is not None:
+        station = load_station(req.station)
+        preflight(station)
+        sub = req.report_dir / f"worker-{req.worker_id}" if req.worker_id else req.report_dir
+        return Placement(station, sub)
+    if req.lab is None:
+        return None
+    lab = load_lab(req.lab)
+    if req.lease_dir:
+        lab = Lab(lab.name, lab.source, lab.stations, Path(req.lease_dir), lab.lease_wait_s)
+    if req.worker_id is None and req.workers:
+        if req.workers > len(lab.stations):
+            raise ConfigError(
+                f"{lab.source}: {req.workers} xdist workers but only {len(lab.stations)} "
+                "stations: each worker leases a station of its own (use -n "
+                f"{len(lab.stations)} or fewer)"
+            )
+        return lab
+    index = int(req.worker_id[2:]) if req.worker_id and req.worker_id[2:].isdigit() else 0
+    lease = lease_one(
+        lab.stations,
+        lab.lease_dir,
+        wait_s=lab.lease_wait_s,
+        start=index,
+        holder=f"{req.worker_id or 'main'} pid {os.getpid()} -> {req.report_dir}",
+        source=lab.source,
+    )
+    try:
+        preflight(lease.station)
+    except BaseException:
+        lease.release()
+        raise
+    return Placement(lease.station, req.report_dir / lease.station.name, lease, lab)
