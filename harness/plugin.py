@@ -1,7 +1,8 @@
 """The pytest plugin: options, fixtures, the `clause` marker, and verdict hooks.
 
 Thin glue: the work is done by `harness.run`, `harness.bench` and `harness.evidence`.
-The plugin only acts when `--station` is given, so ordinary test runs are untouched.
+The plugin only acts when `--station` or `--lab` is given, so ordinary test runs are
+untouched.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
 from harness.bench import Bench
 from harness.clauses import CLAUSE_BY_ID, PRINCIPLES
+from harness.current import CurrentMonitor, keep_current
 from harness.device import DeviceClient
 from harness.errors import BenchFault, ConfigError, DeviceError, LeaseError
 from harness.evidence import Evidence
@@ -181,13 +183,20 @@ def evidence(tally_run: TallyRun, request: pytest.FixtureRequest) -> Evidence:
 
 @pytest.fixture
 def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Iterator[DeviceClient]:
-    """The connected device, idle and without consent; left not recording afterwards."""
+    """The connected device, idle and without consent; left not recording afterwards.
+
+    With a bench supply, the current it feeds the DUT is logged into the evidence (CSV).
+    """
     run = _require_run(request)
     evidence.sync = bench.sync
     evidence.noise = run.noise
     log_rel = f"{evidence.dir}/serial.log"
     bench.client.log.start_segment(run.rundir.path(log_rel))
+    current = CurrentMonitor(bench.power) if bench.power is not None else None
+    supply_error = None
     try:
+        if current is not None:
+            current.start()
         if not bench.client.link.alive:
             bench.client.log.note("link was down after the previous test: reconnecting")
             bench.recover()
@@ -204,6 +213,10 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
             if path.exists():
                 run.rundir.done(log_rel)
                 evidence.attach_file(path, "serial log", "text/plain")
+            if current is not None:
+                supply_error = keep_current(current, evidence)
+    if supply_error is not None:
+        raise supply_error
     anomalies = bench.client.anomalies
     if anomalies:
         found, anomalies[:] = list(anomalies), []
@@ -357,6 +370,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     phases.append(classify(report, call))
     if call.when == "teardown":
         verdict = worst([v for v, _ in phases])
+        if verdict == Verdict.PASS and any(v == Verdict.NOT_TESTED for v, _ in phases):
+            verdict = Verdict.NOT_TESTED  # a skip, with setup and teardown passing, is no PASS
         reason = "; ".join(r for v, r in phases if v == verdict and r)
         ev = item.stash.get(EVIDENCE_KEY, None)
         if ev is not None:

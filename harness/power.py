@@ -1,8 +1,14 @@
-"""Bench supply driver (power-scpi.md): cut power for real and log the current drawn."""
+"""Bench supply driver (power-scpi.md): cut power for real and log the current drawn.
+
+One supply is shared by a test (switching the output) and the background current
+monitor (`MEAS:CURR?` every 50 ms); a pyvisa resource is not thread-safe, so every
+exchange holds the driver's lock.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,6 +29,7 @@ class PowerSupply:
     def __init__(self, resource: pyvisa.resources.MessageBasedResource, name: str) -> None:
         self.resource = resource
         self.name = name
+        self._lock = threading.Lock()
         self.idn = self.query("*IDN?")
 
     @classmethod
@@ -39,13 +46,15 @@ class PowerSupply:
 
     def query(self, cmd: str) -> str:
         try:
-            return str(self.resource.query(cmd)).strip()[:256]
+            with self._lock:
+                return str(self.resource.query(cmd)).strip()[:256]
         except Exception as exc:
             raise InstrumentError(f"power supply {self.name}: {cmd} failed: {exc}") from None
 
     def write(self, cmd: str) -> None:
         try:
-            self.resource.write(cmd)
+            with self._lock:
+                self.resource.write(cmd)
         except Exception as exc:
             raise InstrumentError(f"power supply {self.name}: {cmd} failed: {exc}") from None
 

@@ -60,7 +60,9 @@ class TallyRun:
         st = self.template
         if st.sim is not None:
             faults = list(dict.fromkeys([*st.sim.faults, *self.extra_faults]))
-            self.sim = SimProcess(faults, st.sim.knobs, st.sim.seed, self.rundir.path("sim.log"))
+            self.sim = SimProcess(
+                faults, st.sim.knobs, st.sim.seed, self.rundir.path("sim.log"), st.power is not None
+            )
             self.sim.start()
             st = self.sim.station(st)
             self.ledger.meta["sim"] = {"faults": faults, "knobs": st.sim.knobs if st.sim else {}}

@@ -32,8 +32,10 @@ class SimProcess:
         knobs: dict[str, object] | None = None,
         seed: int = 1,
         log_path: Path | None = None,
+        power: bool = True,
     ) -> None:
         self.faults = list(faults)
+        self.power = power
         self.knobs = dict(knobs or {})
         self.seed = seed
         self.log_path = log_path
@@ -55,6 +57,8 @@ class SimProcess:
             cmd += ["--fault", f]
         for k, v in self.knobs.items():
             cmd += ["--knob", f"{k}={v}"]
+        if not self.power:
+            cmd.append("--no-power")
         return cmd
 
     def start(self) -> Path:
@@ -76,7 +80,9 @@ class SimProcess:
     def station(self, template: Station) -> Station:
         """`template` (the sim station file) with the simulator's real addresses."""
         live = load_station(self.station_path)
-        power = live.power.resource if live.power else None
+        # A station without [power] has no supply, even simulated (its power tests are
+        # then NOT_TESTED, as on a real bench without one).
+        power = live.power.resource if live.power and template.power else None
         return template.with_ports(live.dut.port, live.photodiode.resource, power)
 
     def stop(self) -> None:

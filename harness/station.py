@@ -76,6 +76,7 @@ class PowerConfig(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     volts: Annotated[float, Field(gt=0, le=60)] = 5.0
     current_limit_a: Annotated[float, Field(gt=0, le=20)] = 1.0
+    off_s: Annotated[float, Field(ge=0.05, le=60)] = 1.0  # a power cut: until the rails drop
 
 
 class LimitOverrides(_Strict):

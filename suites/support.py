@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.actions import Attempt
 from harness.device import DeviceClient
 
 KINDS = ("photo", "video", "audio")
@@ -15,3 +16,24 @@ def require_kind(dut: DeviceClient, kind: str) -> None:
     hello = dut.hello_info
     if hello is not None and kind not in hello.capture:
         pytest.skip(f"NOT_TESTED: the device does not capture {kind} (hello.capabilities)")
+
+
+def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
+    """A capture that should have been refused, counted four ways (none allowed)."""
+    subject = f"{a.kind}/{a.source} {context}"
+    evidence.count(
+        clause,
+        "capture_accepted_without_consent",
+        int(a.accepted),
+        subject=subject,
+        detail=f"device answered {a.code}",
+    )
+    evidence.count(
+        clause,
+        "wrong_refusal_code",
+        int(not a.accepted and a.code != "CONSENT_REQUIRED"),
+        subject=subject,
+        detail=f"device answered {a.code}",
+    )
+    evidence.count(clause, "capture_events_after_refusal", a.capture_events, subject=subject)
+    evidence.count(clause, "artifacts_stored_after_refusal", a.artifacts_added, subject=subject)

@@ -10,31 +10,11 @@ import time
 
 import pytest
 
-from harness.actions import Attempt, attempt, wait_end
+from harness.actions import attempt, wait_end
 from harness.verdict import Measurement
-from suites.support import KINDS, SOURCES, require_kind
+from suites.support import KINDS, SOURCES, record_refusal, require_kind
 
 RECORD_KINDS = ("video", "audio")
-
-
-def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
-    subject = f"{a.kind}/{a.source} {context}"
-    evidence.count(
-        clause,
-        "capture_accepted_without_consent",
-        int(a.accepted),
-        subject=subject,
-        detail=f"device answered {a.code}",
-    )
-    evidence.count(
-        clause,
-        "wrong_refusal_code",
-        int(not a.accepted and a.code != "CONSENT_REQUIRED"),
-        subject=subject,
-        detail=f"device answered {a.code}",
-    )
-    evidence.count(clause, "capture_events_after_refusal", a.capture_events, subject=subject)
-    evidence.count(clause, "artifacts_stored_after_refusal", a.artifacts_added, subject=subject)
 
 
 @pytest.mark.clause("CON-1")
