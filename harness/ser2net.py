@@ -1,0 +1,125 @@
+"""Network serial through ser2net: the config a lab uses, and a bounded runner for it.
+
+A lab puts each DUT's USB serial port on the network with ser2net (Debian's `ser2net`
+4.x) and names it in the station as `rfc2217://host:port?ign_set_control`; pyserial's
+RFC 2217 client then speaks the bench protocol through it like through a local port.
+The tests and benchmarks run the real ser2net against a simulated device's pty, with
+the same generated config a lab would use (docs/lab.md), bound to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from harness.errors import BenchFault
+
+START_TIMEOUT_S = 10.0
+LOCALHOST = "127.0.0.1"
+
+
+def ser2net_yaml(device: str, port: int, *, baudrate: int = 115200, host: str = LOCALHOST) -> str:
+    """One rfc2217 connection in ser2net 4 YAML.
+
+    `chardelay: false` forwards bytes as they come instead of waiting ~2 character times
+    for more (at 115200 baud that wait would add a millisecond to every round trip);
+    `kickolduser` lets a restarted harness take the port over from its dead predecessor;
+    `local` ignores modem lines (a USB CDC-ACM DUT has none that matter).
+    """
+    return (
+        "%YAML 1.1\n"
+        "---\n"
+        "connection: &dut\n"
+        f"  accepter: telnet(rfc2217),tcp,{host},{port}\n"
+        f"  connector: serialdev,{device},{baudrate}n81,local\n"
+        "  options:\n"
+        "    kickolduser: true\n"
+        "    chardelay: false\n"
+        "    mdns: false\n"
+    )
+
+
+def free_port(host: str = LOCALHOST) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def ser2net_binary() -> str | None:
+    return shutil.which("ser2net") or next(
+        (p for p in ("/usr/sbin/ser2net", "/sbin/ser2net") if os.access(p, os.X_OK)), None
+    )
+
+
+class Ser2Net:
+    """A running ser2net serving one device on a 127.0.0.1 port (context manager)."""
+
+    def __init__(self, device: str | Path, *, baudrate: int = 115200, port: int | None = None):
+        self.device = str(device)
+        self.baudrate = baudrate
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="tally-ser2net-"))
+        self.config_path = self._dir / "ser2net.yaml"
+        self.log_path = self._dir / "ser2net.log"
+
+    @property
+    def url(self) -> str:
+        return f"rfc2217://{LOCALHOST}:{self.port}?ign_set_control"
+
+    def start(self) -> Ser2Net:
+        binary = ser2net_binary()
+        if binary is None:
+            raise BenchFault("ser2net is not installed (apt-get install ser2net)")
+        self.config_path.write_text(ser2net_yaml(self.device, self.port, baudrate=self.baudrate))
+        cmd = [binary, "-n", "-u", "-c", str(self.config_path), "-P", str(self._dir / "pid")]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self.proc.poll() is not None:
+                raise BenchFault(f"ser2net exited with {self.proc.returncode}: {self.log()}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((LOCALHOST, self.port), 0.2),
+            ):
+                return self
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BenchFault(
+                    f"ser2net did not listen on {self.port} within {START_TIMEOUT_S} s"
+                )
+            time.sleep(0.05)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def __enter__(self) -> Ser2Net:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
