@@ -35,5 +35,5 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def tests_jsonl(path: Path) -> list[dict[str, Any]]:
+def jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]

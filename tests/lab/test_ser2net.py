@@ -1,0 +1,72 @@
+"""Network serial through a real ser2net: the suites pass against an rfc2217:// DUT port.
+
+The simulated bench runs as its own process; ser2net (Debian's 4.x, started here with the
+generated config on a free 127.0.0.1 port) serves the device's pty over RFC 2217, and the
+station names only network addresses: `rfc2217://127.0.0.1:PORT?ign_set_control` and the
+instruments' TCP sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.ser2net import Ser2Net, ser2net_binary, ser2net_yaml
+from harness.simproc import SimProcess
+from harness.station import load_station
+from tests.lab.runs import read_json, run_pytest
+
+SUITES = (
+    "suites/test_indicator.py",
+    "suites/test_consent.py",
+    "suites/test_minimum.py",
+    "suites/test_power.py",
+)
+
+pytestmark = pytest.mark.skipif(
+    ser2net_binary() is None, reason="ser2net is not installed (CI: apt-get install ser2net)"
+)
+
+
+def test_generated_config_serves_one_device_on_one_local_address():
+    text = ser2net_yaml("/dev/serial/by-id/usb-glasses", 3001)
+    assert "accepter: telnet(rfc2217),tcp,127.0.0.1,3001" in text
+    assert "connector: serialdev,/dev/serial/by-id/usb-glasses,115200n81,local" in text
+    assert "chardelay: false" in text
+
+
+@pytest.fixture
+def networked_station(tmp_path: Path) -> Iterator[Path]:
+    """A station file whose every address is a network address of a simulated bench."""
+    with SimProcess(log_path=tmp_path / "sim.log") as sim:
+        live = load_station(sim.station_path)
+        assert live.power is not None
+        with Ser2Net(live.dut.port) as s2n:
+            path = tmp_path / "net-sim.toml"
+            path.write_text(
+                '[station]\nname = "net-sim"\n'
+                f'[dut]\nport = "{s2n.url}"\n'
+                f'[photodiode]\nresource = "{live.photodiode.resource}"\n'
+                "visible_v = 0.5\nsample_interval_s = 0.0002\n"
+                f'[power]\nresource = "{live.power.resource}"\n'
+                '[hypothesis]\nprofile = "sim"\n'
+            )
+            yield path
+
+
+@pytest.mark.slow
+def test_suites_pass_through_ser2net_rfc2217(tmp_path: Path, networked_station: Path):
+    out = tmp_path / "out"
+    run = run_pytest([*SUITES, "--station", str(networked_station), "--report-dir", str(out)])
+    summary = read_json(out / "summary.json")
+    assert run.returncode == 0 and summary["verdict"] == "PASS", (
+        f"{summary.get('deviations')}\n{run.output[-4000:]}"
+    )
+    port = summary["station_config"]["dut"]["port"]
+    assert port.startswith("rfc2217://127.0.0.1:") and port.endswith("?ign_set_control")
+    logs = list(out.glob("tests/*/serial.log"))
+    assert logs and all("> message" in p.read_text() for p in logs)
+    currents = list(out.glob("tests/*power*/supply-current.csv"))
+    assert currents, "the power suite ran and logged the supply current"
