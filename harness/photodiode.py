@@ -291,7 +291,16 @@ class Photodiode:
                     f"{self._name}: R? {n} answered a block of {length} bytes; expected "
                     f"whole {size}-byte readings, at most {n} ({want} bytes)"
                 )
-            block = res.read_bytes(length + 1)
+            try:
+                block = res.read_bytes(length + 1)
+            except pyvisa.errors.VisaIOError as e:
+                if e.error_code != constants.StatusCode.error_timeout:
+                    raise
+                self._discard_input()  # the header came, its data did not: say so
+                raise InstrumentError(
+                    f"{self._name}: R? {n}: short block: its header announced {length} bytes "
+                    f"and fewer came within {res.timeout / 1000:g} s (a truncated transfer)"
+                ) from e
         finally:
             res.read_termination = "\n"
         if block[-1:] != b"\n":
