@@ -52,6 +52,7 @@ class Evidence:
         self.attachments: list[str] = []
         self.dir = f"tests/{safe_name(test)}"
         self._traces = 0
+        self.last_light: tuple[LightTrace, Timeline, list[Measurement], str] | None = None
 
     # -- measurements -----------------------------------------------------------------
 
@@ -79,6 +80,7 @@ class Evidence:
         state_claims: Sequence[tuple[Mapped, str]] = (),
         label: str = "",
         record: bool = True,
+        keep: bool = True,
         stored: Sequence[tuple[ArtifactInfo, int, str]] = (),
     ) -> list[Measurement]:
         """Every indicator clause over the captures in `events` (and, for captures whose
@@ -92,10 +94,12 @@ class Evidence:
             timeline, trace, self.profile, test=self.test, state_claims=state_claims,
             noise=self.noise,
         )  # fmt: skip
+        self.last_light = (trace, timeline, ms, label)
         with allure.step(f"Indicator checks over {len(timeline.captures)} capture(s) {label}"):
             if record:
                 self.record(*ms)
-            self.keep_trace(trace, timeline, ms, label=label)
+            if keep:
+                self.keep_trace(trace, timeline, ms, label=label)
         return ms
 
     def keep_trace(

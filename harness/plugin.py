@@ -337,6 +337,14 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Ve
         return Verdict.NOT_TESTED, str(reason).removeprefix("Skipped: ")
     exc = call.excinfo.value if call.excinfo else None
     text = f"{type(exc).__name__}: {exc}" if exc is not None else str(report.longrepr)[-500:]
+    if isinstance(exc, BaseExceptionGroup):  # e.g. Hypothesis: several or flaky failures
+        leaves = list(_leaves(exc))
+        text += " — " + " | ".join(f"{type(e).__name__}: {e}"[:300] for e in leaves[:5])
+        if any(isinstance(e, BenchFault) or _caused_by_bench(e) for e in leaves):
+            return Verdict.BROKEN, text
+        if all(isinstance(e, AssertionError | pytest.fail.Exception) for e in leaves):
+            return Verdict.FAIL, text
+        return Verdict.BROKEN, f"harness error: {text}"
     if isinstance(exc, BenchFault | pytest.UsageError) or (
         exc is not None and _caused_by_bench(exc)
     ):
@@ -346,6 +354,14 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Ve
             return Verdict.INCONCLUSIVE, text
         return Verdict.FAIL, text
     return Verdict.BROKEN, f"harness error: {text}"
+
+
+def _leaves(group: BaseExceptionGroup) -> Iterator[BaseException]:
+    for e in group.exceptions:
+        if isinstance(e, BaseExceptionGroup):
+            yield from _leaves(e)
+        else:
+            yield e
 
 
 def _caused_by_bench(exc: BaseException) -> bool:

@@ -19,6 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -127,6 +128,14 @@ class GlassesMachine(RuleBasedStateMachine):
 
     # -- rules ------------------------------------------------------------------------
 
+    @initialize(
+        scopes=st.sets(st.sampled_from(KINDS), min_size=1), gesture=st.sampled_from(GESTURES)
+    )
+    def start_with_consent(self, scopes: set[str], gesture: str) -> None:
+        """Begin most examples with some consent, so captures happen within few steps."""
+        for scope in sorted(scopes):
+            self.grant(scope, gesture)
+
     @rule(scope=st.sampled_from(KINDS), gesture=st.sampled_from(GESTURES))
     def grant(self, scope: str, gesture: str) -> None:
         self.dut.consent_grant(scope, gesture)
@@ -173,6 +182,8 @@ class GlassesMachine(RuleBasedStateMachine):
         try:
             r = self.dut.capture_photo(source, metadata)
         except DeviceError as exc:
+            if exc.code == "BUSY":
+                return  # declining while busy is no privacy matter (and nothing was captured)
             if self.consent["photo"]:
                 self.expect_accepted("photo", exc)
             self.refused("photo", source, exc, before)
@@ -183,6 +194,7 @@ class GlassesMachine(RuleBasedStateMachine):
         art = r.result["artifact"]
         self.last_photo = r.received
         self.stored[art] = Stored("photo", source, tuple(metadata), r, self.dut.epoch, False, art)
+        self.check_stored(art, self.stored[art])
 
     @precondition(lambda self: self.recording is None)
     @rule(
@@ -195,6 +207,8 @@ class GlassesMachine(RuleBasedStateMachine):
         try:
             r = self.dut.record_start(kind, source, metadata)
         except DeviceError as exc:
+            if exc.code == "BUSY":
+                return
             if self.consent[kind]:
                 self.expect_accepted(f"record.start {kind}", exc)
             self.refused(kind, source, exc, before)
@@ -219,6 +233,7 @@ class GlassesMachine(RuleBasedStateMachine):
         assert rec is not None
         art = self.dut.record_stop().result["artifact"]
         self.stored[art] = rec
+        self.check_stored(art, rec)
 
     @rule(ms=st.integers(min_value=20, max_value=400))
     def wait(self, ms: int) -> None:
@@ -344,7 +359,7 @@ class GlassesMachine(RuleBasedStateMachine):
             if self.recording is not None:
                 self.dut.ensure_idle()
                 time.sleep(0.1)
-            time.sleep(0.3)  # let the last indicator tail be seen
+            time.sleep(0.2)  # let the last indicator tail be seen
         finally:
             self.monitor.__exit__(None, None, None)
         self.bench.sync.sync(4)
@@ -358,7 +373,9 @@ class GlassesMachine(RuleBasedStateMachine):
             with contextlib.suppress(DeviceError):
                 stored.append((self.dut.artifact_info(art), s.epoch, s.subject))
         ev = self.ctx.evidence
-        ms = ev.check_light(trace, events, record=False, stored=stored, label="example")
+        # Only the last example's light is kept as evidence (the final, shrunk one when
+        # something failed): keeping every shrink attempt's trace would cost minutes.
+        ms = ev.check_light(trace, events, record=False, keep=False, stored=stored)
         self.note(*ms)
 
 
@@ -368,23 +385,34 @@ def test_random_sequences_keep_every_promise(dut, bench, evidence, profile):
     machine = type("GlassesMachine", (GlassesMachine,), {"ctx": ctx})
     try:
         run_state_machine_as_test(machine, settings=settings())
-    except AssertionError as exc:
-        notes = "\n".join(getattr(exc, "__notes__", []))
-        steps = [
-            ln for ln in notes.splitlines() if ln.startswith("state.") and "teardown" not in ln
-        ]
-        evidence.attach_text("shrunk step sequence and reproduce blob", notes)
-        evidence.attach_json(
-            "state machine failure",
-            {
-                "error": str(exc),
-                "shrunk_steps": len(steps),
-                "steps": steps,
-                "reproduce": [ln for ln in notes.splitlines() if "reproduce_failure" in ln],
-            },
-        )
-        if ctx.examples:
-            evidence.record(*ctx.examples[-1])
+    except BaseException as exc:
+        keep_failure(evidence, exc, ctx)
         raise
+    finally:
+        if evidence.last_light is not None:
+            trace, timeline, ms, _ = evidence.last_light
+            evidence.keep_trace(trace, timeline, ms, label="last-example")
     for ms in ctx.examples:
         evidence.record(*ms)
+
+
+def keep_failure(evidence, exc: BaseException, ctx: Context) -> None:
+    """Put the shrunk step sequence, its reproduce blob and its measurements on record."""
+    notes = "\n".join(getattr(exc, "__notes__", []))
+    steps = [
+        ln
+        for ln in notes.splitlines()
+        if ln.startswith("state.") and not ln.startswith(("state.teardown", "state.device_agrees"))
+    ]
+    evidence.attach_text("shrunk step sequence and reproduce blob", f"{exc}\n\n{notes}")
+    evidence.attach_json(
+        "state machine failure",
+        {
+            "error": str(exc)[:4000],
+            "shrunk_steps": len(steps),
+            "steps": steps,
+            "reproduce": [ln for ln in notes.splitlines() if "reproduce_failure" in ln],
+        },
+    )
+    if ctx.examples:
+        evidence.record(*ctx.examples[-1])
