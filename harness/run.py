@@ -85,6 +85,7 @@ class TallyRun:
             raise type(err)(str(err))
         self._open_attempts += 1
         port_wait_s = self.template.dut.boot_timeout_s if err is not None else 0.0
+        bench: Bench | None = None
         try:
             bench = Bench(self.live_station(), self.log).open(port_wait_s=port_wait_s)
             self.ledger.meta["dut"] = bench.hello.as_dict() if bench.hello else {}
@@ -99,10 +100,15 @@ class TallyRun:
         except TallyError as exc:
             self._bench_error = exc
             self.ledger.meta["bench_error"] = str(exc)
+            if bench is not None:  # opened but not calibrated: free its port for a retry
+                bench.close()
             raise
         except Exception as exc:  # a driver bug is still a bench fault, with its reason
             self._bench_error = BenchFault(f"bench failed to open: {exc!r}")
+            if bench is not None:
+                bench.close()
             raise self._bench_error from exc
+        self.ledger.meta.pop("bench_error", None)
         self.bench = bench
         return bench
 
