@@ -17,7 +17,7 @@ import serial
 import serial.serialposix
 
 from harness.errors import TransportError
-from harness.flood import FloodGuard
+from harness.flood import FLOOD_BYTES, FloodGuard
 from harness.framing import Line, LineFramer
 from harness.seriallog import SerialLog
 
@@ -37,7 +37,10 @@ class SerialLink:
         on_line: LineHandler,
         log: SerialLog | None = None,
         write_timeout_s: float = 1.0,
+        flood_bytes: int | None = FLOOD_BYTES,
     ) -> None:
+        """`flood_bytes`: non-message bytes per second that fail the link as a flood
+        (`harness.flood`); None turns flood detection off (for tests of the link alone)."""
         self.url = url
         self.baudrate = baudrate
         self.log = log or SerialLog()
@@ -51,7 +54,8 @@ class SerialLink:
         self._write_lock = threading.Lock()
         self._io_lock = threading.Lock()  # whoever reads the port (reader thread or `pump`)
         self.error: TransportError | None = None
-        self.flood = FloodGuard()
+        self._flood_bytes = flood_bytes
+        self.flood = self._flood_guard()
 
     def open(self) -> SerialLink:
         # pyserial's rfc2217 client refuses a write timeout (NotImplementedError); its
@@ -73,13 +77,16 @@ class SerialLink:
         self.error = None
         self._stop.clear()
         self.framer = LineFramer()
-        self.flood = FloodGuard()
+        self.flood = self._flood_guard()
         self.log.note(f"opened {self.url} at {self.baudrate} baud")
         self._thread = threading.Thread(
             target=self._read_loop, name=f"link:{self.url}", daemon=True
         )
         self._thread.start()
         return self
+
+    def _flood_guard(self) -> FloodGuard | None:
+        return FloodGuard(self._flood_bytes) if self._flood_bytes is not None else None
 
     @property
     def alive(self) -> bool:
@@ -226,7 +233,7 @@ class SerialLink:
             except Exception as exc:  # a handler bug must not kill the link silently
                 self.log.note(f"line handler failed: {exc!r}")
             self.log.add("<", "message", line.text, t)
-        flooded = self.flood.feed(junk, t)
+        flooded = self.flood.feed(junk, t) if self.flood is not None else None
         if flooded is not None:
             self._fail(f"{flooded} on {self.url!r}")
 

@@ -1,7 +1,9 @@
 """The serial log: every line in and out, with its host monotonic timestamp.
 
 Kept in a bounded ring for the run and streamed to a per-test file as it happens, so
-a crash keeps what was seen. Device text is stored as data (escaped, bounded).
+a crash keeps what was seen. Device text is stored as data (escaped, bounded). The ring
+is bounded in lines and in bytes: a device sending console lines of maximal length must
+not make the host keep hundreds of megabytes (RING_LINES of them would be ~200 MB).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TextIO
 
 MAX_SEGMENT_BYTES = 16 * 1024 * 1024
 RING_LINES = 50_000
+RING_BYTES = 8 * 1024 * 1024  # of line text kept in memory
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,8 @@ class SerialLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ring: deque[LogLine] = deque(maxlen=RING_LINES)
+        self._ring: deque[LogLine] = deque()
+        self._ring_bytes = 0
         self._seq = 0
         self._file: TextIO | None = None
         self._written = 0
@@ -46,6 +50,9 @@ class SerialLog:
         with self._lock:
             self._seq += 1
             self._ring.append(line)
+            self._ring_bytes += len(text)
+            while len(self._ring) > RING_LINES or self._ring_bytes > RING_BYTES:
+                self._ring_bytes -= len(self._ring.popleft().text)
             if self._file is not None and not self._truncated:
                 rendered = line.render() + "\n"
                 if self._written + len(rendered) > MAX_SEGMENT_BYTES:
