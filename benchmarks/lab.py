@@ -1,0 +1,91 @@
+"""Lab scale: a two-station pool against one station, and network serial through ser2net.
+
+`pool_speedup`: wall time of the example suites on one simulated station divided by the
+same suites split over the two simulated stations of `fixtures/lab-sim.toml` with two
+pytest-xdist workers (`--dist load`). Both are measured here, one after the other, on the
+same machine; each station's simulated bench is its own process, so on 2 cores the two
+workers, their two simulators and the xdist controller share two CPUs. The suites
+mostly wait on real time (captures, light recordings), which is what a pool overlaps.
+
+`rfc2217_rtt_ratio`: median `clock` round trip through a real ser2net (RFC 2217 on
+127.0.0.1) over the median direct on the pty, same simulated device, alternating blocks.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import powered_sim
+from harness.device import DeviceClient
+from harness.ser2net import Ser2Net, ser2net_binary
+from tests.suites.runner import EXAMPLE_SUITES, ROOT
+
+LAB = "fixtures/lab-sim.toml"
+BLOCKS = 10
+PER_BLOCK = 100
+
+
+def timed_pytest(args: list[str], timeout_s: float = 600) -> float:
+    """Wall seconds of one `pytest` run of the suites (which must pass)."""
+    cmd = [sys.executable, "-m", "pytest", *EXAMPLE_SUITES, "-q", "-p", "no:cacheprovider", *args]
+    began = time.monotonic()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+    seconds = time.monotonic() - began
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-2000:]}")
+    return seconds
+
+
+def pool_figures(base: Path) -> dict[str, Any]:
+    one = timed_pytest(["--station", "sim", "--report-dir", str(base / "one")])
+    two = timed_pytest(
+        ["--lab", LAB, "-n", "2", "--dist", "load", "--report-dir", str(base / "pool"),
+         "--lease-dir", str(base / "leases")]
+    )  # fmt: skip
+    return {
+        "pool_one_station_s": round(one, 1),
+        "pool_two_stations_s": round(two, 1),
+        "pool_speedup": round(one / two, 2),
+        "pool_note": "example suites; 2 xdist workers, each with its own simulated bench "
+        "process, on a 2-core machine",
+    }
+
+
+def clock_rtts(url: str, n: int) -> list[float]:
+    with DeviceClient(url, boot_timeout_s=10) as client:
+        client.clock()  # warm-up: the first exchange pays for connection set-up
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            client.clock()
+            out.append(time.perf_counter() - t)
+        return out
+
+
+def rfc2217_figures() -> dict[str, Any]:
+    if ser2net_binary() is None:
+        return {"rfc2217_rtt_ratio": None, "rfc2217_note": "ser2net is not installed"}
+    with powered_sim() as station, Ser2Net(station.dut.port) as s2n:
+        direct: list[float] = []
+        network: list[float] = []
+        for _ in range(BLOCKS):
+            direct += clock_rtts(station.dut.port, PER_BLOCK)
+            network += clock_rtts(s2n.url, PER_BLOCK)
+    d_us, n_us = statistics.median(direct) * 1e6, statistics.median(network) * 1e6
+    return {
+        "rfc2217_rtt_direct_us": round(d_us, 1),
+        "rfc2217_rtt_us": round(n_us, 1),
+        "rfc2217_rtt_ratio": round(n_us / d_us, 2),
+        "rfc2217_samples": len(network),
+    }
+
+
+def run() -> dict[str, Any]:
+    base = Path(tempfile.mkdtemp(prefix="tally-bench-lab-"))
+    return {**pool_figures(base), **rfc2217_figures()}
