@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.knocks.evidence import manifest_intact, recording_at_end, outcomes_in_order
+from tests.knocks.evidence import manifest_intact, outcomes_in_order, recording_at_end
 from tests.suites.runner import ROOT, SuiteRun, run_suites
 
 MINIMUM = ("suites/test_minimum.py",)  # 14 tests: device and link knocks
@@ -82,7 +82,11 @@ def run_knock(out: Path, knock: Knock) -> SuiteRun:
 def test_knock_ends_broken_bounded_with_its_reason(tmp_path: Path, knock: Knock):
     run = run_knock(tmp_path, knock)
     records = outcomes_in_order(tmp_path)
-    print(f"\n[knock] {knock.fault}: {run.seconds:.1f} s for {len(records)} tests")
+    took = [r["duration_s"] for r in records if r["outcome"] == "BROKEN"]
+    print(
+        f"\n[knock] {knock.fault}: run {run.seconds:.1f} s, {len(records)} tests, "
+        f"{len(took)} BROKEN, the slowest BROKEN test took {max(took, default=0):.1f} s"
+    )
     assert run.seconds < bound_s(knock.n_tests)
     assert run.returncode == 1 and run.summary["verdict"] == "BROKEN", run.output[-3000:]
     assert run.summary["complete"] is True
