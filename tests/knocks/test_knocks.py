@@ -82,11 +82,8 @@ def run_knock(out: Path, knock: Knock) -> SuiteRun:
 def test_knock_ends_broken_bounded_with_its_reason(tmp_path: Path, knock: Knock):
     run = run_knock(tmp_path, knock)
     records = outcomes_in_order(tmp_path)
-    took = [r["duration_s"] for r in records if r["outcome"] == "BROKEN"]
-    print(
-        f"\n[knock] {knock.fault}: run {run.seconds:.1f} s, {len(records)} tests, "
-        f"{len(took)} BROKEN, the slowest BROKEN test took {max(took, default=0):.1f} s"
-    )
+    n_broken = sum(r["outcome"] == "BROKEN" for r in records)
+    print(f"\n[knock] {knock.fault}: run {run.seconds:.1f} s, {n_broken}/{len(records)} BROKEN")
     assert run.seconds < bound_s(knock.n_tests)
     assert run.returncode == 1 and run.summary["verdict"] == "BROKEN", run.output[-3000:]
     assert run.summary["complete"] is True
