@@ -31,6 +31,9 @@ class LabCoordinator:
             if not st["used"]:
                 tr.write_line(f"{name:16s} (not leased by this run)")
                 continue
+            if not st["tests"]:
+                tr.write_line(f"{name:16s} (leased, but given no tests by --dist {self.dist})")
+                continue
             dut = st["dut"]
             tr.write_line(
                 f"{name:16s} {st['verdict'] or '?':13s} {st['tests']:4d} tests  DUT "
