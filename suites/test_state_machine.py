@@ -359,7 +359,9 @@ class GlassesMachine(RuleBasedStateMachine):
             if self.recording is not None:
                 self.dut.ensure_idle()
                 time.sleep(0.1)
-            time.sleep(0.2)  # let the last indicator tail be seen
+            # Record until the last indicator tail, including a photo's notice time, is seen.
+            notice_s = self.profile["photo_notice_ms"] / 1000 + 0.2
+            time.sleep(max(0.2, self.last_photo + notice_s - time.monotonic()))
         finally:
             self.monitor.__exit__(None, None, None)
         self.bench.sync.sync(4)

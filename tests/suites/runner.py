@@ -39,7 +39,7 @@ def run_suites(
     faults: Sequence[str] = (),
     suites: Sequence[str] = EXAMPLE_SUITES,
     extra: Sequence[str] = (),
-    timeout_s: float = 600,
+    timeout_s: float = 900,
 ) -> SuiteRun:
     cmd = [
         sys.executable,

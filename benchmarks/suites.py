@@ -1,0 +1,72 @@
+"""The conformance suites: how long a run takes, whether verdicts are stable, how fast
+each fault is caught, and how short the state machine shrinks what it finds."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.sim.faults import FAULTS
+from tests.suites.runner import ALL_SUITES, run_many, run_suites
+
+CLEAN_RUNS = 10
+# Faults the state machine is asked to find (one or two per principle; each run may
+# spend up to the shrink budget, so not the whole catalogue).
+MACHINE_FAULTS = (
+    "photo_blink",
+    "agent_bypass",
+    "revoke_slow",
+    "consent_persists",
+    "extra_metadata",
+    "audio_in_video",
+    "undeleted",
+)
+
+
+def shrunk_steps(run_dir: Path) -> int | None:
+    for path in run_dir.glob("tests/*/state_machine_failure.json"):
+        return int(json.loads(path.read_text())["shrunk_steps"])
+    return None
+
+
+def run() -> dict[str, Any]:
+    base = Path(tempfile.mkdtemp(prefix="tally-bench-"))
+    out: dict[str, Any] = {}
+    # 1. The main job alone on the machine: the whole `pytest suites --station sim`.
+    began = time.monotonic()
+    main = run_suites(base / "main", suites=ALL_SUITES)
+    out["suite_seconds"] = round(time.monotonic() - began, 1)
+    out["suite_verdict"] = main.summary.get("verdict")
+    out["suite_goal"] = "suite_seconds <= 90"
+    # 2. Verdict stability: the clean device, many times (three at once).
+    clean = run_many(
+        base / "clean", {f"clean-{i}": [] for i in range(CLEAN_RUNS)}, parallel=3, suites=ALL_SUITES
+    )
+    verdicts = [r.summary.get("verdict") for r in clean.values()]
+    out["clean_runs"] = len(verdicts)
+    out["clean_pass"] = sum(v == "PASS" for v in verdicts)
+    out["clean_verdicts"] = verdicts
+    # 3. Detection: each nonconforming fault against the example suites.
+    faults = sorted(n for n, f in FAULTS.items() if f.kind == "nonconforming")
+    runs = run_many(base / "faults", {n: [n] for n in faults}, parallel=4)
+    detect = {n: r.first_fail_s for n, r in runs.items()}
+    out["detect_seconds"] = {n: round(s, 2) if s is not None else None for n, s in detect.items()}
+    found = [s for s in detect.values() if s is not None]
+    out["detect_seconds_median"] = round(statistics.median(found), 2) if found else None
+    out["detected"] = f"{len(found)}/{len(faults)}"
+    out["detection_matrix"] = {n: sorted(r.with_verdict("FAIL")) for n, r in runs.items()}
+    # 4. The state machine alone against some faults: the length of what it shrinks to.
+    machine = run_many(
+        base / "machine",
+        {n: [n] for n in MACHINE_FAULTS},
+        parallel=4,
+        suites=("suites/test_state_machine.py",),
+    )
+    out["shrunk_steps"] = {n: shrunk_steps(base / "machine" / n) for n in MACHINE_FAULTS}
+    out["machine_seconds"] = {n: round(r.seconds, 1) for n, r in machine.items()}
+    out["run_dirs"] = str(base)
+    return out
