@@ -140,3 +140,18 @@ def test_malformed_result_is_a_protocol_error():
         DeviceState.parse({"recording": None, "indicator": "maybe", "consent": {}, "artifacts": 0})
     with pytest.raises(ProtocolError, match="consent"):
         DeviceState.parse({"recording": None, "indicator": "on", "consent": [], "artifacts": 0})
+
+
+def test_internal_error_code_when_storage_is_full(sim_device):
+    _, c = sim_device(storage_bytes=1)
+    c.consent_grant("photo")
+    assert error_code(c.capture_photo, "user") == "INTERNAL"
+
+
+def test_busy_while_recording(sim_device):
+    _, c = sim_device()
+    c.grant(["video", "audio"])
+    c.record_start("video", "user")
+    assert error_code(c.record_start, "audio", "user") == "BUSY"
+    c.ensure_idle()
+    assert c.state().recording is None
