@@ -127,3 +127,31 @@ def lease_one(
                 f"{source}: no free station within {wait_s:g} s (leases in {lease_dir}): {busy}"
             )
         time.sleep(POLL_S)
+
+
+def wait_for_free(
+    stations: Sequence[Station], lease_dir: Path, need: int, *, wait_s: float, source: str = "lab"
+) -> None:
+    """Wait (bounded) until `need` stations are free, without keeping any.
+
+    The xdist controller checks this before it starts its workers, so that a lab whose
+    stations are all taken by other runs is one clear usage error, not a worker crash.
+    A station taken between this check and a worker's lease still makes that worker fail.
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        free = 0
+        for st in stations:
+            lease = try_lease(st, lease_dir, "availability check")
+            if lease is not None:
+                free += 1
+                lease.release()
+        if free >= need:
+            return
+        if time.monotonic() >= deadline:
+            busy = "; ".join(f"{st.name} held by {holder_of(lease_dir, st)}" for st in stations)
+            raise LeaseError(
+                f"{source}: {need} stations needed, {free} free within {wait_s:g} s "
+                f"(leases in {lease_dir}): {busy}"
+            )
+        time.sleep(POLL_S)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.errors import ConfigError
 from harness.lab import Lab, load_lab
-from harness.lease import Lease, lease_one
+from harness.lease import Lease, lease_one, wait_for_free
 from harness.preflight import preflight
 from harness.station import Station, load_station
 
@@ -65,6 +65,9 @@ def place(req: Request) -> Placement | Lab | None:
                 "stations: each worker leases a station of its own (use -n "
                 f"{len(lab.stations)} or fewer)"
             )
+        wait_for_free(
+            lab.stations, lab.lease_dir, req.workers, wait_s=lab.lease_wait_s, source=lab.source
+        )
         return lab
     index = int(req.worker_id[2:]) if req.worker_id and req.worker_id[2:].isdigit() else 0
     lease = lease_one(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import LeaseError
-from harness.lease import holder_of, lease_one, try_lease
+from harness.lease import holder_of, lease_one, try_lease, wait_for_free
 from harness.station import parse_station
 
 STATION = """
@@ -94,3 +94,18 @@ def test_lease_one_waits_bounded_and_names_the_holders(tmp_path: Path):
         assert 0.5 <= time.monotonic() - t0 < 3
     msg = str(err.value)
     assert msg.startswith("lab.toml: no free station within 0.5 s") and "worker gw0" in msg
+
+
+def test_wait_for_free_keeps_nothing_and_says_who_holds_what(tmp_path: Path):
+    wait_for_free([A, B], tmp_path, 2, wait_s=0)
+    for st in (A, B):  # the check kept nothing
+        lease = try_lease(st, tmp_path)
+        assert lease is not None
+        lease.release()
+    with try_lease(B, tmp_path, "worker gw1"):  # type: ignore[union-attr]
+        wait_for_free([A, B], tmp_path, 1, wait_s=0)
+        with pytest.raises(LeaseError) as err:
+            wait_for_free([A, B], tmp_path, 2, wait_s=0.3, source="lab.toml")
+    msg = str(err.value)
+    assert msg.startswith("lab.toml: 2 stations needed, 1 free within 0.3 s"), msg
+    assert "bench-b held by" in msg and "worker gw1" in msg

@@ -67,3 +67,23 @@ def test_more_workers_than_stations_is_a_usage_error(tmp_path: Path):
     run = run_pytest([SUITE, "--lab", LAB, "-n", "3", "--report-dir", str(tmp_path)])
     assert run.returncode == 4
     assert "3 xdist workers but only 2 stations" in run.output
+
+
+def test_a_lab_whose_stations_are_all_taken_is_a_usage_error(tmp_path: Path):
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(
+        '[lab]\nname = "busy"\nlease_wait_s = 0.5\nstations = ['
+        + ", ".join(f'"{s.source}"' for s in load_lab(LAB).stations)
+        + "]\n"
+    )
+    leases = tmp_path / "leases"
+    held = [try_lease(st, leases, "another run") for st in load_lab(lab_file).stations]
+    try:
+        run = run_pytest([SUITE, "--lab", str(lab_file), "-n", "2", "--lease-dir", str(leases),
+                          "--report-dir", str(tmp_path / "out")])  # fmt: skip
+    finally:
+        for lease in held:
+            if lease is not None:
+                lease.release()
+    assert run.returncode == 4, run.output[-3000:]
+    assert "2 stations needed, 0 free within 0.5 s" in run.output and "another run" in run.output
