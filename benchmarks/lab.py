@@ -77,6 +77,7 @@ def rfc2217_figures() -> dict[str, Any]:
         for _ in range(BLOCKS):
             direct += clock_rtts(station.dut.port, PER_BLOCK)
             network += clock_rtts(s2n.url, PER_BLOCK)
+            s2n.wait_released()  # the pty must have one reader at a time
     d_us, n_us = statistics.median(direct) * 1e6, statistics.median(network) * 1e6
     return {
         "rfc2217_rtt_direct_us": round(d_us, 1),

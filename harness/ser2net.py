@@ -52,6 +52,17 @@ def free_port(host: str = LOCALHOST) -> int:
         return int(s.getsockname()[1])
 
 
+def listening(host: str, port: int) -> bool:
+    """Whether a TCP socket listens on host:port, from /proc/net/tcp: without connecting,
+    since a connection makes ser2net open the serial device (and read from it)."""
+    want = f"{socket.htonl(int.from_bytes(socket.inet_aton(host), 'big')):08X}:{port:04X}"
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return False
+    return any(f[1] == want and f[3] == "0A" for f in (ln.split() for ln in lines) if len(f) > 3)
+
+
 def ser2net_binary() -> str | None:
     return shutil.which("ser2net") or next(
         (p for p in ("/usr/sbin/ser2net", "/sbin/ser2net") if os.access(p, os.X_OK)), None
@@ -86,20 +97,39 @@ class Ser2Net:
                 start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
+        while not listening(LOCALHOST, self.port):
             if self.proc.poll() is not None:
                 raise BenchFault(f"ser2net exited with {self.proc.returncode}: {self.log()}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection((LOCALHOST, self.port), 0.2),
-            ):
-                return self
             if time.monotonic() > deadline:
                 self.stop()
                 raise BenchFault(
                     f"ser2net did not listen on {self.port} within {START_TIMEOUT_S} s"
                 )
             time.sleep(0.05)
+        return self
+
+    def holds_device(self) -> bool:
+        """Whether ser2net has the device open now (it opens it per client connection and
+        closes it a little after the client leaves)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        target = os.path.realpath(self.device)
+        fd_dir = Path(f"/proc/{self.proc.pid}/fd")
+        with contextlib.suppress(OSError):
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    if os.path.realpath(fd) == target:
+                        return True
+        return False
+
+    def wait_released(self, timeout_s: float = 5.0) -> None:
+        """Wait (bounded) until ser2net has closed the device: before anything else opens
+        it, or both would read the same port and steal each other's bytes."""
+        deadline = time.monotonic() + timeout_s
+        while self.holds_device():
+            if time.monotonic() > deadline:
+                raise BenchFault(f"ser2net still holds {self.device} after {timeout_s:g} s")
+            time.sleep(0.01)
 
     def log(self) -> str:
         try:
