@@ -140,7 +140,7 @@ def plan(
     hyp = s.get("hypothesis") or {}
     if hyp.get("profile"):
         cmd += ["--hypothesis-profile", str(hyp["profile"])]
-    if hyp.get("seed") not in (None, ""):  # pytest records --hypothesis-seed as given (text)
+    if hyp.get("seed") not in (None, ""):  # every run records one (an int, or text as given)
         cmd += ["--hypothesis-seed", str(hyp["seed"])]
     else:
         notes.append("no Hypothesis seed was recorded: state-machine sequences will differ")

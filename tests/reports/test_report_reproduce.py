@@ -125,7 +125,7 @@ def test_rerun_reproduces_and_compare_agrees(
     assert set(sa["tests"]) == set(sb["tests"]) and len(sa["tests"]) == 6
     assert sb["limits"] == sa["limits"] and sb["limits"]["revoke_ms"] == 900.0
     assert sb["limits_overridden"] == sa["limits_overridden"] == ["revoke_ms"]
-    assert sb["hypothesis"] == sa["hypothesis"] == {"profile": "sim", "seed": "12345"}
+    assert sb["hypothesis"] == sa["hypothesis"] == {"profile": "sim", "seed": 12345}
     assert sb["sim"]["faults"] == sa["sim"]["faults"] == ["crlf"]
     assert Path(sb["station_file"]) == b.with_name(b.name + ".station.toml")
 
