@@ -7,9 +7,6 @@ bounded; a simulator that does not come up is a bench fault.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import BenchFault
+from harness.procs import stop_group
 from harness.station import Station, load_station
 
 START_TIMEOUT_S = 20.0
@@ -86,15 +84,7 @@ class SimProcess:
         return template.with_ports(live.dut.port, live.photodiode.resource, power)
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
+        stop_group(self.proc)
 
     def __enter__(self) -> SimProcess:
         self.start()

@@ -6,6 +6,7 @@ import pytest
 
 from harness.actions import Attempt
 from harness.device import DeviceClient
+from harness.errors import DeviceError
 
 KINDS = ("photo", "video", "audio")
 SOURCES = ("user", "agent")
@@ -37,3 +38,27 @@ def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
     )
     evidence.count(clause, "capture_events_after_refusal", a.capture_events, subject=subject)
     evidence.count(clause, "artifacts_stored_after_refusal", a.artifacts_added, subject=subject)
+
+
+def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
+    """MIN-4: deleted artifacts are neither listed nor readable (`when` says after what)."""
+    listed = set(dut.artifact_list())
+    still = sorted(a for a in doomed if a in listed)
+    evidence.count(
+        "MIN-4", "deleted_still_listed", len(still), subject=when, detail=f"listed: {still}"
+    )
+    readable = []
+    for art in doomed:
+        try:
+            dut.artifact_info(art)
+            readable.append(art)
+        except DeviceError as exc:
+            if exc.code != "NOT_FOUND":
+                raise
+    evidence.count(
+        "MIN-4",
+        "deleted_still_readable",
+        len(readable),
+        subject=when,
+        detail=f"artifact.info answered for {readable}",
+    )

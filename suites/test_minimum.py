@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 
 from harness.actions import take
-from harness.errors import DeviceError
 from harness.verdict import Measurement
-from suites.support import KINDS, SOURCES, require_kind
+from suites.support import KINDS, SOURCES, check_deleted_gone, require_kind
 
 METADATA_CASES = [(), ("faces",), ("location", "transcript"), ("location", "faces", "transcript")]
 ALLOWED_TRACKS = {"photo": {"video"}, "audio": {"audio"}, "video": {"video"}}
@@ -100,32 +99,10 @@ def test_deleted_stays_deleted(dut, evidence, bench):
     for art in doomed:
         dut.artifact_delete(art)
 
-    def leftovers(when: str) -> None:
-        listed = set(dut.artifact_list())
-        still = sorted(a for a in doomed if a in listed)
-        evidence.count(
-            "MIN-4", "deleted_still_listed", len(still), subject=when, detail=f"listed: {still}"
-        )
-        readable = []
-        for art in doomed:
-            try:
-                dut.artifact_info(art)
-                readable.append(art)
-            except DeviceError as exc:
-                if exc.code != "NOT_FOUND":
-                    raise
-        evidence.count(
-            "MIN-4",
-            "deleted_still_readable",
-            len(readable),
-            subject=when,
-            detail=f"artifact.info answered for {readable}",
-        )
-
-    leftovers("after delete")
+    check_deleted_gone(dut, evidence, doomed, "after delete")
     dut.reboot()
     bench.sync.sync(4)
-    leftovers("after delete and reboot")
+    check_deleted_gone(dut, evidence, doomed, "after delete and reboot")
     dut.factory_reset()
     bench.sync.sync(4)
     left = dut.artifact_list()

@@ -13,10 +13,9 @@ import time
 import pytest
 
 from harness.actions import CAPTURE_EVENTS, attempt, take
-from harness.errors import DeviceError
 from harness.power import PowerSupply
 from harness.powercycle import power_cycle
-from suites.support import KINDS, record_refusal, require_kind
+from suites.support import KINDS, check_deleted_gone, record_refusal, require_kind
 
 RECORD_KINDS = ("video", "audio")
 RESUME_S = 0.6  # after boot: long enough for a firmware that resumes a capture to do so
@@ -95,27 +94,4 @@ def test_deleted_stays_deleted_after_power_loss(dut, evidence, bench, supply):
     for art in doomed:
         dut.artifact_delete(art)
     power_cycle(bench)
-    listed = set(dut.artifact_list())
-    still = sorted(a for a in doomed if a in listed)
-    evidence.count(
-        "MIN-4",
-        "deleted_still_listed",
-        len(still),
-        subject="after delete and power loss",
-        detail=f"listed: {still}",
-    )
-    readable = []
-    for art in doomed:
-        try:
-            dut.artifact_info(art)
-            readable.append(art)
-        except DeviceError as exc:
-            if exc.code != "NOT_FOUND":
-                raise
-    evidence.count(
-        "MIN-4",
-        "deleted_still_readable",
-        len(readable),
-        subject="after delete and power loss",
-        detail=f"artifact.info answered for {readable}",
-    )
+    check_deleted_gone(dut, evidence, doomed, "after delete and power loss")
