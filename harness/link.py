@@ -194,8 +194,8 @@ class SerialLink:
                 if remaining <= 0:
                     return False
                 ready, _, _ = select.select([fd], [], [], min(remaining, POLL_S))
-                if ready:
-                    self._read_fd_once(fd)
+                if ready:  # we hold the I/O lock since select: the bytes are still ours
+                    self._read_fd_once(fd, checked=True)
             return True
         except (OSError, ValueError) as exc:
             self._fail(f"serial port {self.url!r} failed: {exc}")
@@ -203,16 +203,17 @@ class SerialLink:
         finally:
             self._io_lock.release()
 
-    def _read_fd_once(self, fd: int) -> None:
+    def _read_fd_once(self, fd: int, checked: bool = False) -> None:
         """One read and its lines; the caller holds the I/O lock.
 
         Readiness is checked again under the lock: the other reader may have taken the
         bytes since. pyserial sets VMIN=0, so a read of nothing from a port that select
         calls ready is a hang-up, not an empty buffer.
         """
-        ready, _, _ = select.select([fd], [], [], 0)
-        if not ready:
-            return
+        if not checked:
+            ready, _, _ = select.select([fd], [], [], 0)
+            if not ready:
+                return
         try:
             data = os.read(fd, READ_CHUNK)
         except BlockingIOError:
