@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
 
 from harness.device import DeviceClient
@@ -26,3 +27,15 @@ def powered_sim(faults: Sequence[str] = (), seed: int = 3) -> Iterator[Station]:
                 finally:
                     supply.close()
         yield station
+
+
+def clock_rtts(url: str, n: int) -> list[float]:
+    """`n` round trips of `clock` through the harness's client (after one warm-up)."""
+    with DeviceClient(url, boot_timeout_s=10) as client:
+        client.clock()  # the first exchange pays for connection set-up
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            client.clock()
+            out.append(time.perf_counter() - t)
+        return out

@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import powered_sim
-from harness.device import DeviceClient
+from benchmarks.common import clock_rtts, powered_sim
 from harness.ser2net import Ser2Net, ser2net_binary
 from tests.suites.runner import EXAMPLE_SUITES, ROOT
 
@@ -55,17 +54,6 @@ def pool_figures(base: Path) -> dict[str, Any]:
         "pool_note": "example suites; 2 xdist workers, each with its own simulated bench "
         "process, on a 2-core machine",
     }
-
-
-def clock_rtts(url: str, n: int) -> list[float]:
-    with DeviceClient(url, boot_timeout_s=10) as client:
-        client.clock()  # warm-up: the first exchange pays for connection set-up
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            client.clock()
-            out.append(time.perf_counter() - t)
-        return out
 
 
 def rfc2217_figures() -> dict[str, Any]:

@@ -13,8 +13,7 @@ import time
 import tty
 from typing import Any
 
-from benchmarks.common import powered_sim
-from harness.device import DeviceClient
+from benchmarks.common import clock_rtts, powered_sim
 
 BLOCKS = 20
 PER_BLOCK = 100
@@ -41,17 +40,6 @@ def bare_rtts(path: str, n: int, first_id: int) -> list[float]:
         os.close(fd)
 
 
-def harness_rtts(path: str, n: int) -> list[float]:
-    with DeviceClient(path) as client:
-        client.clock()
-        out = []
-        for _ in range(n):
-            t = time.perf_counter()
-            client.clock()
-            out.append(time.perf_counter() - t)
-        return out
-
-
 def run() -> dict[str, Any]:
     with powered_sim() as station:
         port = station.dut.port
@@ -59,7 +47,7 @@ def run() -> dict[str, Any]:
         bare: list[float] = []
         ratios: list[float] = []
         for b in range(BLOCKS):
-            h = harness_rtts(port, PER_BLOCK)
+            h = clock_rtts(port, PER_BLOCK)
             r = bare_rtts(port, PER_BLOCK, 10_000_000 + b * PER_BLOCK)
             harness += h
             bare += r

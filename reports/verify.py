@@ -13,11 +13,11 @@ evidence, not part of it: they are listed but never make a bundle fail.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from harness.rundir import sha256_file
 from reports.keys import fingerprint, load_public_key, signature_valid
 from reports.rundata import MANIFEST, SIGNATURE, load_manifest
 
@@ -45,14 +45,6 @@ class Integrity:
     def ok(self, *, allow_incomplete: bool = False) -> bool:
         sig_ok = self.signature in ("valid", "absent", "unchecked")
         return self.intact and sig_ok and (self.complete or allow_incomplete)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _present(root: Path) -> set[str]:
@@ -88,7 +80,7 @@ def check(run_dir: str | Path, public_key: str | Path | None = None) -> Integrit
             res.changed.append((rel, "no longer a regular file"))
         else:
             entry = entry if isinstance(entry, dict) else {}
-            size, digest = path.stat().st_size, _sha256(path)
+            size, digest = path.stat().st_size, sha256_file(path)
             if digest != entry.get("sha256"):
                 why = f"sha256 {digest[:12]}… != recorded {str(entry.get('sha256'))[:12]}…"
                 if entry.get("bytes") is not None and entry.get("bytes") != size:
