@@ -18,7 +18,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ConfigError
-from harness.station import Station, load_station, validation_problems
+from harness.station import Station, load_station, read_config, validation_problems
 
 DEFAULT_LEASE_DIR = Path("/tmp/tally-leases")
 DEFAULT_LEASE_WAIT_S = 60.0
@@ -62,13 +62,7 @@ def load_lab(spec: str | Path) -> Lab:
     path = Path(spec)
     if path.is_dir():
         return _lab_from_folder(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: lab file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read lab file: {exc}") from None
-    return parse_lab(text, path)
+    return parse_lab(read_config(path, "lab"), path)
 
 
 def parse_lab(text: str, path: Path) -> Lab:

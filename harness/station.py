@@ -173,10 +173,14 @@ def parse_station(text: str, source: str = "<string>") -> Station:
 def load_station(spec: str | Path) -> Station:
     """Load `spec`: a path to a station file, or `sim` for the bundled simulated station."""
     path = FIXTURES_DIR / "sim.toml" if str(spec) == "sim" else Path(spec)
+    return parse_station(read_config(path, "station"), str(path))
+
+
+def read_config(path: Path, what: str) -> str:
+    """The text of a station or lab file, or a `ConfigError` naming it and the problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: station file not found") from None
+        raise ConfigError(f"{path}: {what} file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read station file: {exc}") from None
-    return parse_station(text, str(path))
+        raise ConfigError(f"{path}: cannot read {what} file: {exc}") from None
