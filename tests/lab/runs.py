@@ -12,6 +12,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# A minimal real-bench station file; `{name}` is its station name.
+STATION = """
+[station]
+name = "{name}"
+[dut]
+port = "/dev/ttyACM0"
+[photodiode]
+resource = "TCPIP0::10.0.0.5::5025::SOCKET"
+visible_v = 0.5
+"""
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,9 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.lab import DEFAULT_LEASE_DIR, load_lab
+from tests.lab.runs import STATION
 
 ROOT = Path(__file__).resolve().parents[2]
-STATION = """
-[station]
-name = "{name}"
-[dut]
-port = "/dev/ttyACM0"
-[photodiode]
-resource = "TCPIP0::10.0.0.5::5025::SOCKET"
-visible_v = 0.5
-"""
 LAB = """
 [lab]
 name = "lab-2"

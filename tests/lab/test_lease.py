@@ -14,16 +14,8 @@ import pytest
 from harness.errors import LeaseError
 from harness.lease import holder_of, lease_one, try_lease, wait_for_free
 from harness.station import parse_station
+from tests.lab.runs import STATION
 
-STATION = """
-[station]
-name = "{name}"
-[dut]
-port = "/dev/ttyACM0"
-[photodiode]
-resource = "TCPIP0::10.0.0.5::5025::SOCKET"
-visible_v = 0.5
-"""
 A, B = (parse_station(STATION.format(name=n), f"{n}.toml") for n in ("bench-a", "bench-b"))
 
 HOLDER = """
