@@ -6,10 +6,10 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 
-from harness.device import DeviceClient
 from harness.power import PowerSupply
 from harness.simproc import SimProcess
 from harness.station import Station, load_station
+from harness.wire.client import DeviceClient
 
 
 @contextlib.contextmanager

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.clock import Mapped
-from harness.device import DeviceClient
 from harness.errors import DeviceError, ResponseTimeout
-from harness.messages import Event, Reply
+from harness.wire.client import DeviceClient
+from harness.wire.messages import Event, Reply
 
 CAPTURE_EVENTS = ("capture.begin", "capture.frame", "capture.end")
 

@@ -12,15 +12,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.clock import ClockSync
-from harness.device import DeviceClient
 from harness.errors import BenchFault, CalibrationError, DeviceError
 from harness.light import LightTrace
-from harness.messages import Hello
 from harness.monitor import LightMonitor
 from harness.photodiode import Photodiode
 from harness.power import PowerSupply
-from harness.seriallog import SerialLog
 from harness.station import Station
+from harness.wire.client import DeviceClient
+from harness.wire.messages import Hello
+from harness.wire.seriallog import SerialLog
 
 
 @dataclass(frozen=True)

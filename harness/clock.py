@@ -14,9 +14,9 @@ import bisect
 import threading
 from dataclasses import dataclass
 
-from harness.device import DeviceClient
 from harness.errors import ProtocolError
 from harness.spec import MAX_DRIFT_PPM
+from harness.wire.client import DeviceClient
 
 QUANTUM_S = 1e-6  # the device clock's resolution
 

@@ -20,10 +20,10 @@ from harness.clauses import Profile
 from harness.clock import ClockSync, Mapped
 from harness.ledger import Ledger
 from harness.light import LightTrace
-from harness.messages import ArtifactInfo, Event
 from harness.rundir import RunDir, safe_name
 from harness.timeline import Timeline
 from harness.verdict import Measurement, Verdict, count
+from harness.wire.messages import ArtifactInfo, Event
 
 CSV_MAX_ROWS = 20_000
 

@@ -22,18 +22,18 @@ from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
 from harness.bench import Bench
 from harness.clauses import CLAUSE_BY_ID, PRINCIPLES
 from harness.current import CurrentMonitor, keep_current
-from harness.device import DeviceClient
 from harness.errors import BenchFault, ConfigError, DeviceError, LeaseError
 from harness.evidence import Evidence
 from harness.lab import Lab
 from harness.labplugin import LabCoordinator
 from harness.light import LightTrace
-from harness.messages import Event
 from harness.photodiode import Photodiode
 from harness.pool import Request, place
 from harness.run import TallyRun
 from harness.station import Station
 from harness.verdict import TestOutcome, Verdict, worst
+from harness.wire.client import DeviceClient
+from harness.wire.messages import Event
 
 RUN_KEY = pytest.StashKey[TallyRun]()
 EVIDENCE_KEY = pytest.StashKey[Evidence]()

@@ -12,7 +12,7 @@ import time
 
 from harness.bench import Bench
 from harness.errors import BenchFault, ProtocolError, ResponseTimeout, TransportError
-from harness.messages import Event
+from harness.wire.messages import Event
 
 
 def power_cycle(bench: Bench, off_s: float | None = None) -> Event:

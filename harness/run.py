@@ -20,9 +20,9 @@ from harness.clauses import Profile
 from harness.errors import BenchFault, TallyError, TransportError
 from harness.ledger import Ledger
 from harness.rundir import RunDir
-from harness.seriallog import SerialLog
 from harness.simproc import SimProcess
 from harness.station import Station
+from harness.wire.seriallog import SerialLog
 from reports.allure import write_categories, write_environment
 
 MAX_OPEN_ATTEMPTS = 3  # a bench whose link failed is tried again by this many tests in all

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from harness.clock import ClockSync, Mapped
-from harness.messages import ArtifactInfo, Event
+from harness.wire.messages import ArtifactInfo, Event
 
 
 @dataclass(frozen=True)

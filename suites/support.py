@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.actions import Attempt
-from harness.device import DeviceClient
 from harness.errors import DeviceError
+from harness.wire.client import DeviceClient
 
 KINDS = ("photo", "video", "audio")
 SOURCES = ("user", "agent")

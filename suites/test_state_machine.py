@@ -29,9 +29,9 @@ from hypothesis.stateful import (
 from harness.actions import wait_end
 from harness.clauses import CLAUSES
 from harness.errors import DeviceError
-from harness.messages import Reply
 from harness.spec import GESTURES, KINDS, METADATA_FIELDS, SOURCES
 from harness.verdict import Measurement, Verdict, count
+from harness.wire.messages import Reply
 
 ALLOWED_TRACKS = {"photo": {"video"}, "audio": {"audio"}, "video": {"video"}}
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from harness.device import DeviceClient
 from harness.sim.config import SimDeviceConfig
 from harness.sim.device import SimDevice
 from harness.sim.led import Led
+from harness.wire.client import DeviceClient
 
 DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
 

@@ -1,6 +1,6 @@
 """The simulated device, seen as a real host sees it: pyserial on its pty, raw JSON lines.
 
-Deliberately not through `harness.device.DeviceClient`: the simulator must follow the
+Deliberately not through `harness.wire.client.DeviceClient`: the simulator must follow the
 protocol document, so these tests speak the document, byte for byte, and compare what
 the device says with the truth it exposes (LED timeline, clock mapping).
 """

@@ -134,7 +134,7 @@ def test_awkward_but_good_links_still_work(sim_device):
 
 
 def test_malformed_result_is_a_protocol_error():
-    from harness.messages import DeviceState
+    from harness.wire.messages import DeviceState
 
     with pytest.raises(ProtocolError, match="indicator"):
         DeviceState.parse({"recording": None, "indicator": "maybe", "consent": {}, "artifacts": 0})

@@ -17,9 +17,9 @@ import serial
 import serial.serialposix
 
 from harness.errors import TransportError
-from harness.flood import FLOOD_BYTES, FloodGuard
-from harness.framing import Line, LineFramer
-from harness.seriallog import SerialLog
+from harness.wire.flood import FLOOD_BYTES, FloodGuard
+from harness.wire.framing import Line, LineFramer
+from harness.wire.seriallog import SerialLog
 
 LineHandler = Callable[[Line, float], None]
 READ_CHUNK = 65536
@@ -40,7 +40,7 @@ class SerialLink:
         flood_bytes: int | None = FLOOD_BYTES,
     ) -> None:
         """`flood_bytes`: non-message bytes per second that fail the link as a flood
-        (`harness.flood`); None turns flood detection off (for tests of the link alone)."""
+        (`harness.wire.flood`); None turns flood detection off (for tests of the link alone)."""
         self.url = url
         self.baudrate = baudrate
         self.log = log or SerialLog()

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.framing import LineFramer
-from harness.link import SerialLink
 from harness.spec import MAX_LINE_BYTES
+from harness.wire.framing import LineFramer
+from harness.wire.link import SerialLink
 
 
 def lines_of(framer: LineFramer, chunks: list[bytes]) -> list[tuple[str, str]]:

@@ -17,10 +17,10 @@ from typing import Any
 
 from harness import spec
 from harness.errors import DeviceError, ProtocolError, ResponseTimeout, TransportError
-from harness.framing import Line
-from harness.link import SerialLink
-from harness.messages import ArtifactInfo, DeviceState, Event, Hello, Reply, str_list, text
-from harness.seriallog import SerialLog
+from harness.wire.framing import Line
+from harness.wire.link import SerialLink
+from harness.wire.messages import ArtifactInfo, DeviceState, Event, Hello, Reply, str_list, text
+from harness.wire.seriallog import SerialLog
 
 MAX_EVENTS = 200_000
 EventPredicate = Callable[[Event], bool]

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness.link import SerialLink
 from harness.spec import MAX_LINE_BYTES
+from harness.wire.link import SerialLink
 
 STREAM_BYTES = 32 * 1024 * 1024  # per example: more than the serial log may keep
 MEMORY_LIMIT = 24 * 1024 * 1024  # what the link may hold at its peak, all included
