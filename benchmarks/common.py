@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 
-from harness.power import PowerSupply
+from harness.instruments.supply import PowerSupply
 from harness.simproc import SimProcess
 from harness.station import Station, load_station
 from harness.wire.client import DeviceClient

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks.trials import led_trials
+from harness.instruments.photodiode import Photodiode
 from harness.light import LightTrace
-from harness.photodiode import Photodiode
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from harness.clock import ClockSync
 from harness.errors import BenchFault, CalibrationError, DeviceError
+from harness.instruments.light_monitor import LightMonitor
+from harness.instruments.photodiode import Photodiode
+from harness.instruments.supply import PowerSupply
 from harness.light import LightTrace
-from harness.monitor import LightMonitor
-from harness.photodiode import Photodiode
-from harness.power import PowerSupply
 from harness.station import Station
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Hello

@@ -18,6 +18,8 @@ import numpy as np
 from harness.checks import LevelNoise, check_timeline
 from harness.clauses import Profile
 from harness.clock import ClockSync, Mapped
+from harness.errors import TallyError
+from harness.instruments.current_monitor import CurrentMonitor
 from harness.ledger import Ledger
 from harness.light import LightTrace
 from harness.rundir import RunDir, safe_name
@@ -178,3 +180,17 @@ def step(title: str) -> Iterator[None]:
     """An Allure step (a no-op when Allure is not collecting)."""
     with allure.step(title):
         yield
+
+
+def keep_current(monitor: CurrentMonitor, evidence: Evidence) -> TallyError | None:
+    """Stop `monitor` and keep its CSV in the test's evidence (also when the supply
+    failed); return the supply's error for the caller to raise once its cleanup is done."""
+    error: TallyError | None = None
+    try:
+        monitor.stop()
+    except TallyError as exc:
+        error = exc
+    text = monitor.csv()
+    evidence.rundir.write_text(f"{evidence.dir}/supply-current.csv", text)
+    evidence.attach_text("supply current (CSV)", text, "text/csv", ".csv")
+    return error

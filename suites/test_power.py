@@ -13,7 +13,7 @@ import time
 import pytest
 
 from harness.actions import CAPTURE_EVENTS, attempt, take
-from harness.power import PowerSupply
+from harness.instruments.supply import PowerSupply
 from harness.powercycle import power_cycle
 from suites.support import KINDS, check_deleted_gone, record_refusal, require_kind
 

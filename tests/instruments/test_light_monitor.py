@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness.errors import InstrumentError
-from harness.monitor import LightMonitor
+from harness.instruments.light_monitor import LightMonitor
 from harness.plot import plot_trace
 from harness.sim.led import Led
 

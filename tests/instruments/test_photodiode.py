@@ -15,7 +15,7 @@ import pytest
 import pyvisa
 
 from harness.errors import InstrumentError
-from harness.photodiode import Photodiode
+from harness.instruments.photodiode import Photodiode
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 

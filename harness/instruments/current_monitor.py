@@ -13,8 +13,7 @@ import threading
 import time
 
 from harness.errors import InstrumentError, TallyError
-from harness.evidence import Evidence
-from harness.power import CurrentSample, PowerSupply
+from harness.instruments.supply import CurrentSample, PowerSupply
 
 INTERVAL_S = 0.05
 MAX_SAMPLES = 100_000  # ~80 min at 20 Hz; later samples are counted, not kept
@@ -77,17 +76,3 @@ class CurrentMonitor:
         if self.error is not None:
             rows.append(f"# stopped early: {self.error}")
         return "\n".join(rows) + "\n"
-
-
-def keep_current(monitor: CurrentMonitor, evidence: Evidence) -> TallyError | None:
-    """Stop `monitor` and keep its CSV in the test's evidence (also when the supply
-    failed); return the supply's error for the caller to raise once its cleanup is done."""
-    error: TallyError | None = None
-    try:
-        monitor.stop()
-    except TallyError as exc:
-        error = exc
-    text = monitor.csv()
-    evidence.rundir.write_text(f"{evidence.dir}/supply-current.csv", text)
-    evidence.attach_text("supply current (CSV)", text, "text/csv", ".csv")
-    return error
