@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmarks.trials import led_trials
 from harness.instruments.photodiode import Photodiode
-from harness.light import LightTrace
+from harness.judge.light import LightTrace
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 

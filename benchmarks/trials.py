@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.bench import Bench
-from harness.checks import check_capture
-from harness.clauses import Profile
+from harness.judge.clauses import Profile
+from harness.judge.indicator import check_capture
+from harness.judge.timeline import Timeline
 from harness.sim.bench import SimBench
 from harness.sim.config import SimDeviceConfig
 from harness.station import load_station
-from harness.timeline import Timeline
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.clock import Mapped
 from harness.errors import DeviceError, ResponseTimeout
+from harness.judge.timebase import Mapped
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Event, Reply
 

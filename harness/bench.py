@@ -16,7 +16,7 @@ from harness.errors import BenchFault, CalibrationError, DeviceError
 from harness.instruments.light_monitor import LightMonitor
 from harness.instruments.photodiode import Photodiode
 from harness.instruments.supply import PowerSupply
-from harness.light import LightTrace
+from harness.judge.light import LightTrace
 from harness.station import Station
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Hello

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from harness.errors import ProtocolError
+from harness.judge.timebase import Mapped
 from harness.spec import MAX_DRIFT_PPM
 from harness.wire.client import DeviceClient
 
@@ -26,14 +27,6 @@ class SyncPoint:
     host_t: float  # midpoint of the round trip
     device_s: float  # t_us / 1e6
     half_rtt: float
-
-
-@dataclass(frozen=True)
-class Mapped:
-    """A time on the host axis with its expanded uncertainty (a bound, ≥ k=2 coverage)."""
-
-    t: float
-    u: float
 
 
 class ClockSync:

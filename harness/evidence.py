@@ -15,16 +15,17 @@ from typing import Any
 import allure
 import numpy as np
 
-from harness.checks import LevelNoise, check_timeline
-from harness.clauses import Profile
-from harness.clock import ClockSync, Mapped
+from harness.clock import ClockSync
 from harness.errors import TallyError
 from harness.instruments.current_monitor import CurrentMonitor
+from harness.judge.clauses import Profile
+from harness.judge.indicator import LevelNoise, check_timeline
+from harness.judge.light import LightTrace
+from harness.judge.timebase import Mapped
+from harness.judge.timeline import Timeline
+from harness.judge.verdict import Measurement, Verdict, count
 from harness.ledger import Ledger
-from harness.light import LightTrace
 from harness.rundir import RunDir, safe_name
-from harness.timeline import Timeline
-from harness.verdict import Measurement, Verdict, count
 from harness.wire.messages import ArtifactInfo, Event
 
 CSV_MAX_ROWS = 20_000

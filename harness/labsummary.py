@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.clauses import CLAUSES
+from harness.judge.clauses import CLAUSES
+from harness.judge.verdict import Verdict, worst
 from harness.lab import Lab
 from harness.rundir import write_atomic
-from harness.verdict import Verdict, worst
 
 LAB_SUMMARY = "lab-summary.json"
 DUT_KEYS = ("vendor", "model", "firmware", "serial_number")

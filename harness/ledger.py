@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.clauses import CLAUSE_BY_ID, CLAUSES, Profile
+from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, Profile
+from harness.judge.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
 from harness.rundir import RunDir
-from harness.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
 
 
 @dataclass

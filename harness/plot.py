@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from harness.light import DEFAULT_WINDOW_S, LightTrace
+from harness.judge.light import DEFAULT_WINDOW_S, LightTrace
 
 Span = tuple[float, float, str]
 MAX_POINTS = 8000  # points per drawn series

@@ -20,18 +20,18 @@ from hypothesis import settings as hypothesis_settings
 
 from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
 from harness.bench import Bench
-from harness.clauses import CLAUSE_BY_ID, PRINCIPLES
 from harness.errors import BenchFault, ConfigError, DeviceError, LeaseError
 from harness.evidence import Evidence, keep_current
 from harness.instruments.current_monitor import CurrentMonitor
 from harness.instruments.photodiode import Photodiode
+from harness.judge.clauses import CLAUSE_BY_ID, PRINCIPLES
+from harness.judge.light import LightTrace
+from harness.judge.verdict import TestOutcome, Verdict, worst
 from harness.lab import Lab
 from harness.labplugin import LabCoordinator
-from harness.light import LightTrace
 from harness.pool import Request, place
 from harness.run import TallyRun
 from harness.station import Station
-from harness.verdict import TestOutcome, Verdict, worst
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Event
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from harness import __version__
 from harness.bench import Bench
-from harness.checks import LevelNoise
-from harness.clauses import Profile
 from harness.errors import BenchFault, TallyError, TransportError
+from harness.judge.clauses import Profile
+from harness.judge.indicator import LevelNoise
 from harness.ledger import Ledger
 from harness.rundir import RunDir
 from harness.simproc import SimProcess

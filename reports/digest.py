@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.verdict import Verdict
+from harness.judge.verdict import Verdict
 from reports.values import as_num, clip
 
 WORST_ROWS = 8  # measurements shown per clause; the rest are counted
@@ -118,7 +118,7 @@ def worst_rows(ms: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def verdict_for(test: Mapping[str, Any], cid: str) -> str:
-    """What one test's outcome means for one clause (harness.verdict.TestOutcome.verdict_for):
+    """What one test's outcome means for one clause (harness.judge.verdict.TestOutcome.verdict_for):
     a failure that names its clauses counts only for those."""
     outcome = str(test.get("outcome", "NOT_TESTED"))
     blamed = test.get("blamed") or []

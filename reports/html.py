@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from harness.verdict import Verdict
+from harness.judge.verdict import Verdict
 from reports.plots import Plot
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

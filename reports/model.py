@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from harness.clauses import CLAUSE_BY_ID, CLAUSES, DEFAULT_LIMITS, PRINCIPLES
-from harness.verdict import Verdict
+from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, DEFAULT_LIMITS, PRINCIPLES
+from harness.judge.verdict import Verdict
 from reports import tomlw
 from reports.digest import by_severity, measurement_digest, reason_for, verdict_for, worst
 from reports.plots import Plot

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.judge.verdict import Verdict
 from harness.rundir import safe_name
-from harness.verdict import Verdict
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_PLOTS = 24

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness.actions import attempt, wait_end
-from harness.verdict import Measurement
+from harness.judge.verdict import Measurement
 from suites.support import KINDS, SOURCES, record_refusal, require_kind
 
 RECORD_KINDS = ("video", "audio")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness.actions import take
-from harness.verdict import Measurement
+from harness.judge.verdict import Measurement
 from suites.support import KINDS, SOURCES, check_deleted_gone, require_kind
 
 METADATA_CASES = [(), ("faces",), ("location", "transcript"), ("location", "faces", "transcript")]

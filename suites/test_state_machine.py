@@ -27,10 +27,10 @@ from hypothesis.stateful import (
 )
 
 from harness.actions import wait_end
-from harness.clauses import CLAUSES
 from harness.errors import DeviceError
+from harness.judge.clauses import CLAUSES
+from harness.judge.verdict import Measurement, Verdict, count
 from harness.spec import GESTURES, KINDS, METADATA_FIELDS, SOURCES
-from harness.verdict import Measurement, Verdict, count
 from harness.wire.messages import Reply
 
 ALLOWED_TRACKS = {"photo": {"video"}, "audio": {"audio"}, "video": {"video"}}

@@ -12,7 +12,7 @@ PROBE = """
 import time
 import pytest
 from harness.errors import TransportError
-from harness.verdict import Measurement
+from harness.judge.verdict import Measurement
 
 @pytest.mark.clause("MIN-1")
 def test_pass(dut, evidence):

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.errors import InstrumentError
 from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Photodiode, Trigger
-from harness.light import LightTrace
+from harness.judge.light import LightTrace
 
 MAX_DRAIN_ROUNDS = 4  # after ABOR the memory only shrinks: a few R? always empty it
 

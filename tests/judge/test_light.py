@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from harness.light import LightTrace, _centred_mean
+from harness.judge.light import LightTrace, _centred_mean
 
 AMBIENT, GAIN, VISIBLE = 0.05, 3.0, 0.5
 MAX_GAP_S = 0.0125

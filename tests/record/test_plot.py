@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.light import LightTrace
+from harness.judge.light import LightTrace
 from harness.plot import _envelope, plot_trace
 
 PNG = b"\x89PNG\r\n\x1a\n"

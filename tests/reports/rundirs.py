@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from harness.clauses import CLAUSES, DEFAULT_LIMITS
-from harness.verdict import DECISION_RULE
+from harness.judge.clauses import CLAUSES, DEFAULT_LIMITS
+from harness.judge.verdict import DECISION_RULE
 
 MakeRun = Callable[..., Path]  # the make_run fixture: make_run(summary, finish=, png=)
 

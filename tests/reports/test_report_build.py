@@ -12,7 +12,7 @@ import pytest
 from markupsafe import escape
 from rundirs import MakeRun, make_summary, measurement
 
-from harness.clauses import CLAUSES
+from harness.judge.clauses import CLAUSES
 from reports.__main__ import main
 from reports.build import build
 from reports.digest import WORST_ROWS, reason_for, verdict_for

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rundirs import MakeRun, make_summary
 
-from harness.clauses import CLAUSES
+from harness.judge.clauses import CLAUSES
 from reports.build import build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

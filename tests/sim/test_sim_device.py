@@ -24,7 +24,7 @@ import pytest
 import serial
 
 from harness import spec
-from harness.clauses import CLAUSE_BY_ID
+from harness.judge.clauses import CLAUSE_BY_ID
 from harness.sim import instrument, power
 from harness.sim.bench import SimBench
 from harness.sim.config import SimDeviceConfig, apply_knobs

@@ -1,6 +1,7 @@
 """One host time axis for device events and light: capture intervals and self-reports.
 
-Device times come through `ClockSync`, so each carries the uncertainty of the mapping.
+Device times come through a `DeviceClock` (the bench's `ClockSync`), so each carries the
+uncertainty of the mapping.
 A capture interval runs from its first frame (`capture.frame` seq 0) to its last frame
 (`capture.end.last_frame_us`, or `artifact.info` when the end event is missing); a
 photo's interval is its exposure instant.
@@ -12,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.clock import ClockSync, Mapped
+from harness.judge.timebase import DeviceClock, Mapped
 from harness.wire.messages import ArtifactInfo, Event
 
 
@@ -59,7 +60,7 @@ class IndicatorClaim:
 class Timeline:
     """Capture intervals and indicator claims built from a slice of the event stream."""
 
-    def __init__(self, events: Iterable[Event], sync: ClockSync) -> None:
+    def __init__(self, events: Iterable[Event], sync: DeviceClock) -> None:
         self.events = list(events)
         self.sync = sync
         self.captures = self._captures()

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.clauses import Profile
-from harness.clock import Mapped
-from harness.light import LightTrace
-from harness.timeline import CaptureInterval, IndicatorClaim, Timeline
-from harness.verdict import Measurement
+from harness.judge.clauses import Profile
+from harness.judge.light import LightTrace
+from harness.judge.timebase import Mapped
+from harness.judge.timeline import CaptureInterval, IndicatorClaim, Timeline
+from harness.judge.verdict import Measurement
 
 MS = 1000.0
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from harness.clauses import CLAUSES, DEFAULT_LIMITS, Profile
+from harness.judge.clauses import CLAUSES, DEFAULT_LIMITS, Profile
+from harness.judge.verdict import Measurement, TestOutcome, Verdict, decide, worst
 from harness.ledger import Ledger
 from harness.rundir import RunDir
-from harness.verdict import Measurement, TestOutcome, Verdict, decide, worst
 
 
 @pytest.mark.parametrize(
