@@ -6,9 +6,9 @@ import contextlib
 import time
 from collections.abc import Iterator, Sequence
 
+from harness.bench.simproc import SimProcess
+from harness.bench.station import Station, load_station
 from harness.instruments.supply import PowerSupply
-from harness.simproc import SimProcess
-from harness.station import Station, load_station
 from harness.wire.client import DeviceClient
 
 

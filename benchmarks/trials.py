@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.bench import Bench
+from harness.bench.assembled import Bench
+from harness.bench.station import load_station
 from harness.judge.clauses import Profile
 from harness.judge.indicator import check_capture
 from harness.judge.timeline import Timeline
 from harness.sim.bench import SimBench
 from harness.sim.config import SimDeviceConfig
-from harness.station import load_station
 
 
 @dataclass(frozen=True)

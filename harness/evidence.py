@@ -15,7 +15,7 @@ from typing import Any
 import allure
 import numpy as np
 
-from harness.clock import ClockSync
+from harness.bench.clock import ClockSync
 from harness.errors import TallyError
 from harness.instruments.current_monitor import CurrentMonitor
 from harness.judge.clauses import Profile

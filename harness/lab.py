@@ -17,8 +17,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.bench.station import Station, load_station, read_config, validation_problems
 from harness.errors import ConfigError
-from harness.station import Station, load_station, read_config, validation_problems
 
 DEFAULT_LEASE_DIR = Path("/tmp/tally-leases")
 DEFAULT_LEASE_WAIT_S = 60.0

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.bench.station import Station
 from harness.errors import LeaseError
 from harness.rundir import safe_name
-from harness.station import Station
 
 POLL_S = 0.2
 

@@ -1,6 +1,6 @@
 """The pytest plugin: options, fixtures, the `clause` marker, and verdict hooks.
 
-Thin glue: the work is done by `harness.run`, `harness.bench` and `harness.evidence`.
+Thin glue: the work is done by `harness.run`, `harness.bench.assembled` and `harness.evidence`.
 The plugin only acts when `--station` or `--lab` is given, so ordinary test runs are
 untouched.
 """
@@ -19,7 +19,8 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
-from harness.bench import Bench
+from harness.bench.assembled import Bench
+from harness.bench.station import Station
 from harness.errors import BenchFault, ConfigError, DeviceError, LeaseError
 from harness.evidence import Evidence, keep_current
 from harness.instruments.current_monitor import CurrentMonitor
@@ -31,7 +32,6 @@ from harness.lab import Lab
 from harness.labplugin import LabCoordinator
 from harness.pool import Request, place
 from harness.run import TallyRun
-from harness.station import Station
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Event
 

@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.bench.preflight import preflight
+from harness.bench.station import Station, load_station
 from harness.errors import ConfigError
 from harness.lab import Lab, load_lab
 from harness.lease import Lease, lease_one, wait_for_free
-from harness.preflight import preflight
-from harness.station import Station, load_station
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.bench import Bench
+from harness.bench.assembled import Bench
+from harness.bench.simproc import SimProcess
+from harness.bench.station import Station
 from harness.errors import BenchFault, TallyError, TransportError
 from harness.judge.clauses import Profile
 from harness.judge.indicator import LevelNoise
 from harness.ledger import Ledger
 from harness.rundir import RunDir
-from harness.simproc import SimProcess
-from harness.station import Station
 from harness.wire.seriallog import SerialLog
 from reports.allure import write_categories, write_environment
 

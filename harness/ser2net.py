@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.bench.procs import stop_group
 from harness.errors import BenchFault
-from harness.procs import stop_group
 
 START_TIMEOUT_S = 10.0
 LOCALHOST = "127.0.0.1"

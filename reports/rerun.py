@@ -19,7 +19,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from harness.station import FIXTURES_DIR, parse_station
+from fixtures import fixture_path
+from harness.bench.station import parse_station
 from reports import tomlw
 from reports.errors import ReportError
 from reports.rundata import RunData, load_run
@@ -78,7 +79,7 @@ def _int_seed(seed: Any) -> int | None:
 
 
 def station_source(spec: str) -> Path:
-    return FIXTURES_DIR / "sim.toml" if spec == "sim" else Path(spec)
+    return fixture_path("sim.toml") if spec == "sim" else Path(spec)
 
 
 def station_copy(run: RunData, spec: str) -> tuple[dict[str, Any], list[str]]:

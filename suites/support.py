@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.actions import Attempt
+from harness.bench.actions import Attempt
 from harness.errors import DeviceError
 from harness.wire.client import DeviceClient
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.actions import attempt, wait_end
+from harness.bench.actions import attempt, wait_end
 from harness.judge.verdict import Measurement
 from suites.support import KINDS, SOURCES, record_refusal, require_kind
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.actions import state_claim, take
+from harness.bench.actions import state_claim, take
 from suites.support import KINDS, SOURCES, require_kind
 
 PRE_S = 0.15  # dark baseline before the request

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.actions import take
+from harness.bench.actions import take
 from harness.judge.verdict import Measurement
 from suites.support import KINDS, SOURCES, check_deleted_gone, require_kind
 

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from harness.actions import CAPTURE_EVENTS, attempt, take
+from harness.bench.actions import CAPTURE_EVENTS, attempt, take
+from harness.bench.powercycle import power_cycle
 from harness.instruments.supply import PowerSupply
-from harness.powercycle import power_cycle
 from suites.support import KINDS, check_deleted_gone, record_refusal, require_kind
 
 RECORD_KINDS = ("video", "audio")

@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.actions import wait_end
+from harness.bench.actions import wait_end
 from harness.errors import DeviceError
 from harness.judge.clauses import CLAUSES
 from harness.judge.verdict import Measurement, Verdict, count

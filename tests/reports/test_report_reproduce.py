@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rundirs import REPO, MakeRun, make_summary, measurement, read_json
 
-from harness.station import parse_station
+from harness.bench.station import parse_station
 from reports.__main__ import main
 from reports.compare import compare, compatible, subject_kind
 from reports.rerun import plan, selection, station_copy

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fixtures import fixture_path
 from harness.errors import ConfigError
 
 SIM_PLACEHOLDER = "sim"
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -172,7 +172,7 @@ def parse_station(text: str, source: str = "<string>") -> Station:
 
 def load_station(spec: str | Path) -> Station:
     """Load `spec`: a path to a station file, or `sim` for the bundled simulated station."""
-    path = FIXTURES_DIR / "sim.toml" if str(spec) == "sim" else Path(spec)
+    path = fixture_path("sim.toml") if str(spec) == "sim" else Path(spec)
     return parse_station(read_config(path, "station"), str(path))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from harness.bench import Bench
+from harness.bench.assembled import Bench
 from harness.errors import BenchFault, ProtocolError, ResponseTimeout, TransportError
 from harness.wire.messages import Event
 

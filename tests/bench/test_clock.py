@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from harness.clock import ClockSync, SyncPoint
+from harness.bench.clock import ClockSync, SyncPoint
 from harness.errors import ProtocolError
 
 

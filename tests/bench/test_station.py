@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.bench.station import load_station, parse_station
 from harness.errors import ConfigError
-from harness.station import load_station, parse_station
 
 GOOD = """
 [station]

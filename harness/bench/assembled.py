@@ -11,13 +11,13 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.clock import ClockSync
+from harness.bench.clock import ClockSync
+from harness.bench.station import Station
 from harness.errors import BenchFault, CalibrationError, DeviceError
 from harness.instruments.light_monitor import LightMonitor
 from harness.instruments.photodiode import Photodiode
 from harness.instruments.supply import PowerSupply
 from harness.judge.light import LightTrace
-from harness.station import Station
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Hello
 from harness.wire.seriallog import SerialLog

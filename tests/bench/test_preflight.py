@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.bench.preflight import check_hwgrep, check_serial_url, check_visa_resource, preflight
+from harness.bench.station import parse_station
 from harness.errors import ConfigError
-from harness.preflight import check_hwgrep, check_serial_url, check_visa_resource, preflight
-from harness.station import parse_station
 from tests.lab.runs import run_pytest
 
 USAGE_ERROR = 4

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 import serial
 import serial.tools.list_ports
 
+from harness.bench.station import Station
 from harness.errors import ConfigError
-from harness.station import Station
 
 CONNECT_TIMEOUT_S = 1.0
 VXI11_PORTMAPPER = 111

@@ -14,9 +14,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.bench.procs import stop_group
+from harness.bench.station import Station, load_station
 from harness.errors import BenchFault
-from harness.procs import stop_group
-from harness.station import Station, load_station
 
 START_TIMEOUT_S = 20.0
 
