@@ -17,7 +17,7 @@ from typing import Any
 from harness.judge.clauses import CLAUSES
 from harness.judge.verdict import Verdict, worst
 from harness.lab import Lab
-from harness.rundir import write_atomic
+from harness.record.rundir import write_atomic
 
 LAB_SUMMARY = "lab-summary.json"
 DUT_KEYS = ("vendor", "model", "firmware", "serial_number")

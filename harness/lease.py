@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.bench.station import Station
 from harness.errors import LeaseError
-from harness.rundir import safe_name
+from harness.record.rundir import safe_name
 
 POLL_S = 0.2
 

@@ -1,6 +1,7 @@
 """The pytest plugin: options, fixtures, the `clause` marker, and verdict hooks.
 
-Thin glue: the work is done by `harness.run`, `harness.bench.assembled` and `harness.evidence`.
+Thin glue: the work is done by `harness.record.run`, `harness.bench.assembled` and
+`harness.record.evidence`.
 The plugin only acts when `--station` or `--lab` is given, so ordinary test runs are
 untouched.
 """
@@ -22,7 +23,6 @@ from harness import profiles  # noqa: F401  (registers the Hypothesis profiles)
 from harness.bench.assembled import Bench
 from harness.bench.station import Station
 from harness.errors import BenchFault, ConfigError, DeviceError, LeaseError
-from harness.evidence import Evidence, keep_current
 from harness.instruments.current_monitor import CurrentMonitor
 from harness.instruments.photodiode import Photodiode
 from harness.judge.clauses import CLAUSE_BY_ID, PRINCIPLES
@@ -31,7 +31,8 @@ from harness.judge.verdict import TestOutcome, Verdict, worst
 from harness.lab import Lab
 from harness.labplugin import LabCoordinator
 from harness.pool import Request, place
-from harness.run import TallyRun
+from harness.record.evidence import Evidence, keep_current
+from harness.record.run import TallyRun
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Event
 

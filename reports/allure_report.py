@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from reports.allure import write_categories, write_environment
+from harness.record.allure_files import write_categories, write_environment
 from reports.errors import ReportError
 from reports.rundata import load_json
 

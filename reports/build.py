@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from harness.rundir import write_atomic
+from harness.record.rundir import write_atomic
 from reports.html import render_html
 from reports.model import build_model
 from reports.plots import find_plots

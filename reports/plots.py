@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.judge.verdict import Verdict
-from harness.rundir import safe_name
+from harness.record.rundir import safe_name
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_PLOTS = 24

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.rundir import write_atomic
+from harness.record.rundir import write_atomic
 from reports.errors import ReportError
 from reports.keys import fingerprint, load_private_key
 from reports.rundata import MANIFEST, SIGNATURE

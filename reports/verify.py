@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from harness.rundir import sha256_file
+from harness.record.rundir import sha256_file
 from reports.keys import fingerprint, load_public_key, signature_valid
 from reports.rundata import MANIFEST, SIGNATURE, load_manifest
 

@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import InstrumentError
 from harness.instruments.light_monitor import LightMonitor
-from harness.plot import plot_trace
+from harness.record.plot import plot_trace
 from harness.sim.led import Led
 
 VISIBLE_V = 0.5

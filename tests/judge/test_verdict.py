@@ -8,8 +8,8 @@ import pytest
 
 from harness.judge.clauses import CLAUSES, DEFAULT_LIMITS, Profile
 from harness.judge.verdict import Measurement, TestOutcome, Verdict, decide, worst
-from harness.ledger import Ledger
-from harness.rundir import RunDir
+from harness.record.ledger import Ledger
+from harness.record.rundir import RunDir
 
 
 @pytest.mark.parametrize(

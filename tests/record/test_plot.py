@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.judge.light import LightTrace
-from harness.plot import _envelope, plot_trace
+from harness.record.plot import _envelope, plot_trace
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

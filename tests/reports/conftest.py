@@ -21,7 +21,7 @@ from rundirs import (
     tiny_png,
 )
 
-from harness.rundir import RunDir, safe_name
+from harness.record.rundir import RunDir, safe_name
 
 
 @pytest.fixture(scope="session")

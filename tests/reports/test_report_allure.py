@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 from rundirs import REPO, make_summary, node_missing, read_json, run_pytest
 
-from reports.allure import CATEGORIES, INCONCLUSIVE_REGEX, write_categories, write_environment
+from harness.record.allure_files import (
+    CATEGORIES,
+    INCONCLUSIVE_REGEX,
+    write_categories,
+    write_environment,
+)
 from reports.allure_report import CONFIG, pinned_version, render
 
 TINY_SUITE = """

@@ -24,8 +24,8 @@ from harness.judge.light import LightTrace
 from harness.judge.timebase import Mapped
 from harness.judge.timeline import Timeline
 from harness.judge.verdict import Measurement, Verdict, count
-from harness.ledger import Ledger
-from harness.rundir import RunDir, safe_name
+from harness.record.ledger import Ledger
+from harness.record.rundir import RunDir, safe_name
 from harness.wire.messages import ArtifactInfo, Event
 
 CSV_MAX_ROWS = 20_000
@@ -109,7 +109,7 @@ class Evidence:
         self, trace: LightTrace, timeline: Timeline, ms: Sequence[Measurement], label: str = ""
     ) -> None:
         """Save the trace (full .npz, CSV around the captures) and its plot."""
-        from harness.plot import plot_trace  # matplotlib is slow to import; only when needed
+        from harness.record.plot import plot_trace  # matplotlib is slow to import; only when needed
 
         self._traces += 1
         stem = f"{self.dir}/light-{self._traces}{'-' + safe_name(label) if label else ''}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, Profile
 from harness.judge.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
-from harness.rundir import RunDir
+from harness.record.rundir import RunDir
 
 
 @dataclass

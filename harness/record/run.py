@@ -20,10 +20,10 @@ from harness.bench.station import Station
 from harness.errors import BenchFault, TallyError, TransportError
 from harness.judge.clauses import Profile
 from harness.judge.indicator import LevelNoise
-from harness.ledger import Ledger
-from harness.rundir import RunDir
+from harness.record.allure_files import write_categories, write_environment
+from harness.record.ledger import Ledger
+from harness.record.rundir import RunDir
 from harness.wire.seriallog import SerialLog
-from reports.allure import write_categories, write_environment
 
 MAX_OPEN_ATTEMPTS = 3  # a bench whose link failed is tried again by this many tests in all
 
