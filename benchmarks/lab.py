@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import clock_rtts, powered_sim
-from harness.ser2net import Ser2Net, ser2net_binary
+from harness.lab.ser2net import Ser2Net, ser2net_binary
 from tests.suites.runner import EXAMPLE_SUITES, ROOT
 
 LAB = "fixtures/lab-sim.toml"

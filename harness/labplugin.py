@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.lab import Lab
-from harness.labsummary import LAB_SUMMARY, lab_summary, write_lab_summary
+from harness.lab.labfile import Lab
+from harness.lab.summary import LAB_SUMMARY, lab_summary, write_lab_summary
 
 
 class LabCoordinator:

@@ -28,9 +28,9 @@ from harness.instruments.photodiode import Photodiode
 from harness.judge.clauses import CLAUSE_BY_ID, PRINCIPLES
 from harness.judge.light import LightTrace
 from harness.judge.verdict import TestOutcome, Verdict, worst
-from harness.lab import Lab
+from harness.lab.labfile import Lab
+from harness.lab.pool import Request, place
 from harness.labplugin import LabCoordinator
-from harness.pool import Request, place
 from harness.record.evidence import Evidence, keep_current
 from harness.record.run import TallyRun
 from harness.wire.client import DeviceClient

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.lab import DEFAULT_LEASE_DIR, load_lab
+from harness.lab.labfile import DEFAULT_LEASE_DIR, load_lab
 from tests.lab.runs import STATION
 
 ROOT = Path(__file__).resolve().parents[2]

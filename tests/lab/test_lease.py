@@ -13,7 +13,7 @@ import pytest
 
 from harness.bench.station import parse_station
 from harness.errors import LeaseError
-from harness.lease import holder_of, lease_one, try_lease, wait_for_free
+from harness.lab.lease import holder_of, lease_one, try_lease, wait_for_free
 from tests.lab.runs import STATION
 
 A, B = (parse_station(STATION.format(name=n), f"{n}.toml") for n in ("bench-a", "bench-b"))
@@ -21,7 +21,7 @@ A, B = (parse_station(STATION.format(name=n), f"{n}.toml") for n in ("bench-a", 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from harness.lease import try_lease
+from harness.lab.lease import try_lease
 from harness.bench.station import parse_station
 st = parse_station(sys.argv[1], "held.toml")
 lease = try_lease(st, Path(sys.argv[2]), "child")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.lab import load_lab
-from harness.lease import try_lease
+from harness.lab.labfile import load_lab
+from harness.lab.lease import try_lease
 from tests.lab.runs import ROOT, jsonl, read_json, run_pytest
 
 LAB = str(ROOT / "fixtures/lab-sim.toml")

@@ -15,7 +15,7 @@ import pytest
 
 from harness.bench.simproc import SimProcess
 from harness.bench.station import load_station
-from harness.ser2net import Ser2Net, ser2net_binary, ser2net_yaml
+from harness.lab.ser2net import Ser2Net, ser2net_binary, ser2net_yaml
 from tests.lab.runs import read_json, run_pytest
 
 SUITES = (

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.judge.clauses import CLAUSES
 from harness.judge.verdict import Verdict, worst
-from harness.lab import Lab
+from harness.lab.labfile import Lab
 from harness.record.rundir import write_atomic
 
 LAB_SUMMARY = "lab-summary.json"

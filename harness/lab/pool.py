@@ -17,8 +17,8 @@ from pathlib import Path
 from harness.bench.preflight import preflight
 from harness.bench.station import Station, load_station
 from harness.errors import ConfigError
-from harness.lab import Lab, load_lab
-from harness.lease import Lease, lease_one, wait_for_free
+from harness.lab.labfile import Lab, load_lab
+from harness.lab.lease import Lease, lease_one, wait_for_free
 
 
 @dataclass(frozen=True)
