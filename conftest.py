@@ -1,6 +1,6 @@
 """Repository-level pytest configuration.
 
-The Tally plugin itself is installed by its `pytest11` entry point (harness.plugin), so
+The Tally plugin itself is installed by its `pytest11` entry point (harness.pytestplugin.plugin), so
 `pytest suites --station FILE` works from any directory once the package is installed.
 """
 

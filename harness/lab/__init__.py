@@ -1,2 +1,1 @@
-"""Labs beyond one station: lab files, flock leases, station pools, ser2net, summaries.
-"""
+"""Labs beyond one station: lab files, flock leases, station pools, ser2net, summaries."""

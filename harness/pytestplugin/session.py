@@ -1,0 +1,88 @@
+"""Where this pytest process runs and the run it records: placement, lab coordination, seeds.
+
+`pytest_configure` places the process on a station (or a lab pool), starts the
+`TallyRun` and fixes the Hypothesis seed before any test runs; the other modules reach
+the run through `current_run`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError, LeaseError
+from harness.lab.labfile import Lab
+from harness.lab.pool import Request, place
+from harness.pytestplugin.lab import LabCoordinator
+from harness.pytestplugin.seeds import choose_profile_and_seed
+from harness.record.evidence import Evidence
+from harness.record.run import TallyRun
+
+RUN_KEY = pytest.StashKey[TallyRun]()
+EVIDENCE_KEY = pytest.StashKey[Evidence]()  # the test's evidence, set by its fixture
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "clause(*ids): the conformance clauses this test gives evidence for"
+    )
+    try:
+        placed = place(_placement_request(config))
+    except (ConfigError, LeaseError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if placed is None:
+        return
+    if isinstance(placed, Lab):  # xdist controller of a lab run: merges, runs no bench
+        coordinator = LabCoordinator(
+            placed, Path(config.getoption("--report-dir")), dist_mode(config)
+        )
+        config.pluginmanager.register(coordinator, "tally-lab")
+        return
+    station, report_dir = placed.station, placed.report_dir
+    if placed.lease is not None:
+        config.add_cleanup(placed.lease.release)
+    if placed.lab is not None and not hasattr(config, "workerinput"):
+        coordinator = LabCoordinator(placed.lab, Path(config.getoption("--report-dir")), "no")
+        config.pluginmanager.register(coordinator, "tally-lab")
+    faults = list(config.getoption("--sim-fault") or [])
+    if faults and station.sim is None:
+        raise pytest.UsageError(
+            f"--sim-fault needs a simulated station; {station.source} is not one"
+        )
+    run = TallyRun(station, report_dir, faults)
+    config.stash[RUN_KEY] = run
+    if getattr(config.option, "allure_report_dir", "unset") is None:
+        config.option.allure_report_dir = str(report_dir / "allure-results")
+    run.ledger.meta["hypothesis"] = choose_profile_and_seed(config, station)
+
+
+def _placement_request(config: pytest.Config) -> Request:
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    distributed = worker is None and dist_mode(config) != "no"
+    return Request(
+        station=config.getoption("--station", default=None),
+        lab=config.getoption("--lab", default=None),
+        report_dir=Path(config.getoption("--report-dir")),
+        worker_id=worker,
+        workers=len(getattr(config.option, "tx", None) or []) if distributed else 0,
+        lease_dir=config.getoption("--lease-dir", default=None),
+    )
+
+
+def dist_mode(config: pytest.Config) -> str:
+    """pytest-xdist's distribution mode ("no" without xdist or without -n)."""
+    return str(getattr(config.option, "dist", "no") or "no")
+
+
+def current_run(config: pytest.Config) -> TallyRun | None:
+    """The run of this process, or None when pytest runs without `--station`/`--lab`."""
+    return config.stash.get(RUN_KEY, None)
+
+
+def require_run(request: pytest.FixtureRequest) -> TallyRun:
+    run = current_run(request.config)
+    if run is None:
+        raise pytest.UsageError("this test needs a bench: run pytest with --station FILE|sim")
+    return run
