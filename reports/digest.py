@@ -12,7 +12,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.judge.verdict import Verdict
+from harness.judge.verdict import Verdict, safe_margin
+from harness.judge.verdict import worst as worst_verdict
 from reports.values import as_num, clip
 
 WORST_ROWS = 8  # measurements shown per clause; the rest are counted
@@ -21,16 +22,12 @@ PASSING_ROWS = 3  # of which at most this many passing ones (those closest to th
 
 def rank(verdict: str) -> int:
     """Severity of a verdict string; anything unknown counts as BROKEN (worst)."""
-    try:
-        return Verdict(verdict).rank
-    except ValueError:
-        return Verdict.BROKEN.rank
+    return Verdict.parse(verdict).rank
 
 
 def worst(verdicts: Iterable[str]) -> str:
-    """BROKEN > FAIL > INCONCLUSIVE > PASS; NOT_TESTED only if nothing else (clauses.md)."""
-    vs = [v for v in verdicts if v != Verdict.NOT_TESTED]
-    return max(vs, key=rank) if vs else Verdict.NOT_TESTED.value
+    """The run's rule (`harness.judge.verdict.worst`) over verdict strings read back."""
+    return worst_verdict(Verdict.parse(v) for v in verdicts).value
 
 
 def by_severity(counts: Mapping[str, int]) -> dict[str, int]:
@@ -47,7 +44,7 @@ def margin(m: Mapping[str, Any]) -> float:
     value, limit = as_num(m.get("value")), as_num(m.get("limit"))
     if value is None or limit is None:
         return float("-inf")
-    return limit - value if m.get("comparison") == "<=" else value - limit
+    return safe_margin(value, limit, "<=" if m.get("comparison") == "<=" else ">=")
 
 
 def _severity_key(m: Mapping[str, Any]) -> tuple[int, float]:

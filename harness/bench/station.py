@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -18,6 +18,8 @@ from fixtures import fixture_path
 from harness.errors import ConfigError
 
 SIM_PLACEHOLDER = "sim"
+
+M = TypeVar("M", bound=BaseModel)
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 
@@ -150,16 +152,22 @@ def validation_problems(exc: ValidationError, source: str) -> list[str]:
     return problems
 
 
-def parse_station(text: str, source: str = "<string>") -> Station:
-    """Parse and validate station TOML; raise `ConfigError` naming file, key and problem."""
+def validate_toml(text: str, where: str, model: type[M], **extra: Any) -> M:
+    """TOML text validated as `model` (plus `extra` keys); a `ConfigError` naming file, key
+    and problem otherwise. The one reader of station and lab files."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
     try:
-        station = Station.model_validate({**data, "source": source})
+        return model.model_validate({**data, **extra})
     except ValidationError as exc:
-        raise ConfigError("; ".join(validation_problems(exc, source))) from None
+        raise ConfigError("; ".join(validation_problems(exc, where))) from None
+
+
+def parse_station(text: str, source: str = "<string>") -> Station:
+    """Parse and validate station TOML; raise `ConfigError` naming file, key and problem."""
+    station = validate_toml(text, source, Station, source=source)
     if station.sim is None:
         for key, value in (
             ("dut.port", station.dut.port),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -19,6 +20,9 @@ DECISION_RULE = (
     "limit by more than U; INCONCLUSIVE otherwise. Counts of forbidden events carry no "
     "uncertainty (U = 0)."
 )
+
+
+Comparison = Literal["<=", ">="]
 
 
 class Verdict(enum.StrEnum):
@@ -32,6 +36,14 @@ class Verdict(enum.StrEnum):
     def rank(self) -> int:
         return _RANK[self]
 
+    @classmethod
+    def parse(cls, text: object) -> Verdict:
+        """A verdict read back from a record; anything unknown counts as BROKEN (worst)."""
+        try:
+            return cls(str(text))
+        except ValueError:
+            return cls.BROKEN
+
 
 _RANK = {
     Verdict.NOT_TESTED: 0,
@@ -42,12 +54,19 @@ _RANK = {
 }
 
 
-def worst(verdicts: list[Verdict] | tuple[Verdict, ...]) -> Verdict:
-    """Worst wins, BROKEN > FAIL > INCONCLUSIVE > PASS; NOT_TESTED only if nothing else."""
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """Worst wins, BROKEN > FAIL > INCONCLUSIVE > PASS; NOT_TESTED only if nothing else.
+
+    The one place of this rule (clauses.md "Verdicts"): a NOT_TESTED clause never lowers
+    nor raises a run's verdict, and a run of nothing but NOT_TESTED is NOT_TESTED.
+    """
     return max(verdicts, key=lambda v: v.rank, default=Verdict.NOT_TESTED)
 
 
-Comparison = Literal["<=", ">="]
+def safe_margin(value: float, limit: float, comparison: Comparison) -> float:
+    """How far `value` is on the safe side of `limit` (negative: on the wrong side)."""
+    return limit - value if comparison == "<=" else value - limit
+
 
 
 @dataclass(frozen=True)
@@ -79,7 +98,7 @@ class Measurement:
     @property
     def margin(self) -> float:
         """How far the value is on the safe side of the limit (negative: on the wrong side)."""
-        return self.limit - self.value if self.comparison == "<=" else self.value - self.limit
+        return safe_margin(self.value, self.limit, self.comparison)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -89,7 +108,7 @@ class Measurement:
 
 def decide(value: float, limit: float, comparison: Comparison, uncertainty: float) -> Verdict:
     """The guard-band rule (ILAC-G8): PASS / FAIL / INCONCLUSIVE."""
-    margin = limit - value if comparison == "<=" else value - limit
+    margin = safe_margin(value, limit, comparison)
     if margin >= uncertainty:
         return Verdict.PASS
     if margin < -uncertainty:

@@ -9,15 +9,14 @@ keyed by it, so two stations of one lab may not share a name.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from harness.bench.station import Station, load_station, read_config, validation_problems
+from harness.bench.station import Station, load_station, read_config, validate_toml
 from harness.errors import ConfigError
 
 DEFAULT_LEASE_DIR = Path("/tmp/tally-leases")
@@ -68,14 +67,7 @@ def load_lab(spec: str | Path) -> Lab:
 def parse_lab(text: str, path: Path) -> Lab:
     """Validate lab TOML read from `path` (station paths are relative to its folder)."""
     source = str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    try:
-        info = LabFile.model_validate(data).lab
-    except ValidationError as exc:
-        raise ConfigError("; ".join(validation_problems(exc, source))) from None
+    info = validate_toml(text, source, LabFile).lab
     stations: list[Station] = []
     for i, rel in enumerate(info.stations):
         file = path.parent / rel

@@ -64,11 +64,9 @@ def lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
             for name, s in runs.items()
         }
         clauses[c.id] = {
-            "verdict": worst([Verdict(v) for v in per.values()]).value,
+            "verdict": worst(Verdict.parse(v) for v in per.values()).value,
             "stations": per,
         }
-    counted = [Verdict(c["verdict"]) for c in clauses.values()]
-    counted = [v for v in counted if v != Verdict.NOT_TESTED]
     used = [st for st in stations.values() if st.get("used")]
     differ = len({(st["dut"].get("model"), st["dut"].get("firmware")) for st in used}) > 1
     return {
@@ -77,7 +75,7 @@ def lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
         "lab_file": lab.source,
         "dist": dist,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "verdict": worst(counted).value if counted else Verdict.NOT_TESTED.value,
+        "verdict": worst(Verdict.parse(c["verdict"]) for c in clauses.values()).value,
         "complete": bool(runs) and all(s.get("complete") for s in runs.values()),
         "stations": stations,
         "clauses": clauses,

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.record.rundir import write_atomic
+
 __all__ = ["write_categories", "write_environment"]
 
 MAX_VALUE_CHARS = 400  # a device string longer than this is cut: it is a label, not data
@@ -41,7 +43,7 @@ CATEGORIES: list[dict[str, Any]] = [
 def write_categories(alluredir: str | os.PathLike[str]) -> Path:
     """Write Allure 2 `categories.json` (first match wins, so guard band comes first)."""
     path = Path(alluredir) / "categories.json"
-    _write_atomic(path, json.dumps(CATEGORIES, indent=2) + "\n")
+    write_atomic(path, (json.dumps(CATEGORIES, indent=2) + "\n").encode())
     return path
 
 
@@ -49,7 +51,7 @@ def write_environment(alluredir: str | os.PathLike[str], summary: Mapping[str, A
     """Write `environment.properties` from a run summary (`summary.json`, tally-summary/1)."""
     path = Path(alluredir) / "environment.properties"
     lines = [f"{_escape(k, key=True)}={_escape(v)}" for k, v in environment_items(summary)]
-    _write_atomic(path, "\n".join(lines) + "\n")
+    write_atomic(path, ("\n".join(lines) + "\n").encode("ascii"))
     return path
 
 
@@ -146,10 +148,3 @@ def _escape(text: str, *, key: bool = False) -> str:
 def _surrogates(code: int) -> tuple[int, int]:
     code -= 0x10000
     return 0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="ascii" if path.suffix == ".properties" else "utf-8")
-    os.replace(tmp, path)

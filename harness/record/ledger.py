@@ -83,7 +83,7 @@ class Ledger:
             return {cid: worst(c.verdicts) for cid, c in self._clauses.items()}
 
     def run_verdict(self) -> Verdict:
-        return worst([v for v in self.clause_verdicts().values() if v != Verdict.NOT_TESTED])
+        return worst(self.clause_verdicts().values())
 
     def summary(self, *, complete: bool) -> dict[str, Any]:
         verdicts = self.clause_verdicts()
@@ -105,11 +105,10 @@ class Ledger:
                 }
             tests = dict(self._tests)
             deviations = list(self._deviations)
-        counted = [v for v in verdicts.values() if v != Verdict.NOT_TESTED]
         return {
             "format": "tally-summary/1",
             "run_id": self.rundir.run_id,
-            "verdict": worst(counted).value if counted else Verdict.NOT_TESTED.value,
+            "verdict": worst(verdicts.values()).value,
             "complete": complete,
             "started": self.started,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
