@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.bench.assembled import Bench
 from harness.bench.station import load_station
-from harness.judge.clauses import Profile
+from harness.judge.clauses import Limits
 from harness.judge.indicator import check_capture
 from harness.judge.timeline import Timeline
 from harness.sim.bench import SimBench
@@ -56,7 +56,7 @@ def led_trials(
         pwm_hz=pwm_hz,
         pwm_duty=pwm_duty,
     )
-    profile = Profile()
+    limits = Limits()
     out: list[Trial] = []
     with SimBench(cfg) as sim, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "station.toml"
@@ -66,7 +66,7 @@ def led_trials(
             client = bench.client
             client.consent_grant("video")
             for _ in range(n):
-                bench.sync.sync(4)
+                bench.resync()
                 with bench.monitor(max_seconds=5) as mon:
                     mark = client.event_mark
                     time.sleep(0.03)
@@ -74,12 +74,12 @@ def led_trials(
                     time.sleep(record_s)
                     client.record_stop()
                     time.sleep(0.1)
-                bench.sync.sync(4)
+                bench.resync()
                 trace = bench.trace(mon)
                 timeline = Timeline(client.events_since(mark), bench.sync)
-                lit = trace.lit_intervals(window_s=profile["lit_window_ms"] / 1000)
+                lit = trace.lit_intervals(window_s=limits["lit_window_ms"] / 1000)
                 (cap,) = timeline.captures
-                ms = {m.clause: m for m in check_capture(cap, trace, lit, profile)}
+                ms = {m.clause: m for m in check_capture(cap, trace, lit, limits)}
                 lead = ms["IND-2"]
                 out.append(
                     Trial("lead", lead.value, lead.uncertainty, camera_startup_ms - led_on_ms)

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from fixtures import fixture_path
-from harness.bench.station import parse_station
+from harness.bench.station import SEARCH_PROFILES, parse_station
 from reports import tomlw
 from reports.errors import ReportError
 from reports.rundata import RunData, load_run
 
 REPO = Path(__file__).resolve().parent.parent
-HYPOTHESIS_PROFILES = ("sim", "lab", "certification")  # what a station file may name
 DEFAULT_TIMEOUT_S = 6 * 3600
 
 # pytest options that take a value as the next argument (so it is not a test path)
@@ -102,7 +101,7 @@ def station_copy(run: RunData, spec: str) -> tuple[dict[str, Any], list[str]]:
     hyp = s.get("hypothesis") or {}
     data.pop("hypothesis", None)
     table: dict[str, Any] = {}
-    if hyp.get("profile") in HYPOTHESIS_PROFILES:
+    if hyp.get("profile") in SEARCH_PROFILES:
         table["profile"] = hyp["profile"]
     seed = _int_seed(hyp.get("seed"))
     if seed is not None:

@@ -6,10 +6,9 @@ import pytest
 
 from harness.bench.actions import Attempt
 from harness.errors import DeviceError
+from harness.judge import consent, minimum
+from harness.spec import KINDS, SOURCES  # noqa: F401  (re-exported for the suites)
 from harness.wire.client import DeviceClient
-
-KINDS = ("photo", "video", "audio")
-SOURCES = ("user", "agent")
 
 
 def require_kind(dut: DeviceClient, kind: str) -> None:
@@ -20,33 +19,18 @@ def require_kind(dut: DeviceClient, kind: str) -> None:
 
 
 def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
-    """A capture that should have been refused, counted four ways (none allowed)."""
-    subject = f"{a.kind}/{a.source} {context}"
-    evidence.count(
-        clause,
-        "capture_accepted_without_consent",
-        int(a.accepted),
-        subject=subject,
-        detail=f"device answered {a.code}",
-    )
-    evidence.count(
-        clause,
-        "wrong_refusal_code",
-        int(not a.accepted and a.code != "CONSENT_REQUIRED"),
-        subject=subject,
-        detail=f"device answered {a.code}",
-    )
-    evidence.count(clause, "capture_events_after_refusal", a.capture_events, subject=subject)
-    evidence.count(clause, "artifacts_stored_after_refusal", a.artifacts_added, subject=subject)
+    """A capture that should have been refused, counted every way it can go wrong."""
+    evidence.record(
+        *consent.refusal(
+            clause, f"{a.kind}/{a.source} {context}", accepted=a.accepted, code=a.code,
+            artifacts_added=a.artifacts_added, capture_events=a.capture_events,
+        )
+    )  # fmt: skip
 
 
 def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
     """MIN-4: deleted artifacts are neither listed nor readable (`when` says after what)."""
-    listed = set(dut.artifact_list())
-    still = sorted(a for a in doomed if a in listed)
-    evidence.count(
-        "MIN-4", "deleted_still_listed", len(still), subject=when, detail=f"listed: {still}"
-    )
+    evidence.record(minimum.deleted_still_listed(dut.artifact_list(), doomed, when))
     readable = []
     for art in doomed:
         try:
@@ -55,10 +39,4 @@ def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str
         except DeviceError as exc:
             if exc.code != "NOT_FOUND":
                 raise
-    evidence.count(
-        "MIN-4",
-        "deleted_still_readable",
-        len(readable),
-        subject=when,
-        detail=f"artifact.info answered for {readable}",
-    )
+    evidence.record(minimum.deleted_still_readable(readable, when))

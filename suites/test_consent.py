@@ -11,10 +11,9 @@ import time
 import pytest
 
 from harness.bench.actions import attempt, wait_end
-from harness.judge.verdict import Measurement
+from harness.judge import consent
+from harness.spec import RECORD_KINDS
 from suites.support import KINDS, SOURCES, record_refusal, require_kind
-
-RECORD_KINDS = ("video", "audio")
 
 
 @pytest.mark.clause("CON-1")
@@ -69,7 +68,7 @@ def test_partial_grant_enables_nothing_else(dut, evidence, granted):
 @pytest.mark.parametrize("scope", ["kind", "all"])
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("kind", RECORD_KINDS)
-def test_revoke_ends_recording(dut, evidence, profile, bench, kind, source, scope):
+def test_revoke_ends_recording(dut, evidence, limits, bench, kind, source, scope):
     """Revoking the running recording's scope (or all) ends it within revoke_ms."""
     require_kind(dut, kind)
     dut.consent_grant(kind)
@@ -77,9 +76,9 @@ def test_revoke_ends_recording(dut, evidence, profile, bench, kind, source, scop
     time.sleep(0.4)
     mark = dut.event_mark
     revoke = dut.consent_revoke(kind if scope == "kind" else "all")
-    limit_s = profile["revoke_ms"] / 1000
+    limit_s = limits["revoke_ms"] / 1000
     end = wait_end(dut, session, mark, timeout_s=limit_s + 1.5)
-    bench.sync.sync(4)
+    bench.resync()
     t_revoke_us, u_us = bench.sync.to_device_us(revoke.sent, dut.epoch)
     subject = f"{kind}/{source} revoke {scope}"
     if end is None or not isinstance(end.get("last_frame_us"), int):
@@ -87,34 +86,21 @@ def test_revoke_ends_recording(dut, evidence, profile, bench, kind, source, scop
         still = st.recording is not None
         value_ms = (time.monotonic() - revoke.sent) * 1000
         detail = "still recording" if still else "ended without a capture.end with last_frame_us"
-        evidence.record(_revoke_measurement(value_ms, u_us, profile, subject, detail))
+        evidence.record(
+            consent.revoke_delay(value_ms, u_us / 1000, limits["revoke_ms"], subject, detail)
+        )
         dut.ensure_idle()
         return
     delay_ms = (end.get("last_frame_us") - t_revoke_us) / 1000
+    detail = f"end reason {str(end.get('reason'))[:32]!r}"
     evidence.record(
-        _revoke_measurement(
-            delay_ms, u_us, profile, subject, f"end reason {str(end.get('reason'))[:32]!r}"
-        )
+        consent.revoke_delay(delay_ms, u_us / 1000, limits["revoke_ms"], subject, detail)
     )
     evidence.count(
         "CON-3",
         "still_recording_after_revoke",
         int(dut.state().recording is not None),
         subject=subject,
-    )
-
-
-def _revoke_measurement(value_ms, u_us, profile, subject, detail):
-    return Measurement(
-        "CON-3",
-        "last_frame_after_revoke",
-        value_ms,
-        "ms",
-        profile["revoke_ms"],
-        "<=",
-        u_us / 1000,
-        subject=subject,
-        detail=detail,
     )
 
 
@@ -128,16 +114,11 @@ def test_consent_does_not_survive_restart(dut, evidence, bench, restart):
         f"consent.grant was answered ok but state shows {before}"
     )
     boot = dut.reboot() if restart == "reboot" else dut.factory_reset()
-    bench.sync.sync(4)
+    bench.resync()
     after = dut.state().consent
     survived = [k for k in KINDS if after.get(k)]
-    evidence.count(
-        "CON-4",
-        "consent_in_state_after_restart",
-        len(survived),
-        subject=restart,
-        detail=f"boot reason {boot.get('reason')!r}; state {after}",
-    )
+    detail = f"boot reason {boot.get('reason')!r}; state {after}"
+    evidence.record(consent.consent_after_restart(survived, restart, detail))
     for kind in KINDS:
         if kind in dut.hello_info.capture:
             record_refusal(evidence, "CON-4", attempt(dut, kind, "user"), f"after {restart}")

@@ -20,7 +20,7 @@ TAIL_S = 0.35  # after the last frame, to see the indicator go off
 @pytest.mark.clause("IND-1", "IND-2", "IND-3", "IND-4", "IND-5", "IND-6")
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_indicator_lit_for_capture(dut, light, evidence, profile, kind, source):
+def test_indicator_lit_for_capture(dut, light, evidence, limits, kind, source):
     """The indicator is lit, early, steadily and brightly for a capture, and says so truly."""
     require_kind(dut, kind)
     dut.consent_grant(kind)
@@ -31,7 +31,7 @@ def test_indicator_lit_for_capture(dut, light, evidence, profile, kind, source):
             cap = take(dut, "photo", source)
             time.sleep(0.1)
             claims.append(state_claim(dut))
-            time.sleep(profile["photo_notice_ms"] / 1000 + TAIL_S)
+            time.sleep(limits["photo_notice_ms"] / 1000 + TAIL_S)
         else:
             r = dut.record_start(kind, source)
             time.sleep(0.5)

@@ -28,12 +28,12 @@ from hypothesis.stateful import (
 
 from harness.bench.actions import wait_end
 from harness.errors import DeviceError
+from harness.judge import consent, minimum
 from harness.judge.clauses import CLAUSES
-from harness.judge.verdict import Measurement, Verdict, count
+from harness.judge.verdict import Measurement, Verdict
 from harness.spec import GESTURES, KINDS, METADATA_FIELDS, SOURCES
 from harness.wire.messages import Reply
 
-ALLOWED_TRACKS = {"photo": {"video"}, "audio": {"audio"}, "video": {"video"}}
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
 
 
@@ -55,7 +55,7 @@ class Context:
     dut: Any
     bench: Any
     evidence: Any
-    profile: Any
+    limits: Any
     examples: list[list[Measurement]] = field(default_factory=list)
 
 
@@ -76,10 +76,10 @@ class GlassesMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         c = self.ctx
-        self.dut, self.bench, self.profile = c.dut, c.bench, c.profile
+        self.dut, self.bench, self.limits = c.dut, c.bench, c.limits
         self.dut.ensure_idle()
         self.dut.consent_revoke("all")
-        self.bench.sync.sync(4)
+        self.bench.resync()
         self.consent = dict.fromkeys(KINDS, False)
         self.recording: Stored | None = None
         self.stored: dict[str, Stored] = {}
@@ -104,21 +104,11 @@ class GlassesMachine(RuleBasedStateMachine):
         if exc is None:
             self.dut.ensure_idle()
         self.note(
-            count(clause, "capture_accepted_without_consent", int(exc is None), subject=subject),
-            count(
-                clause,
-                "wrong_refusal_code",
-                int(exc is not None and exc.code != "CONSENT_REQUIRED"),
-                subject=subject,
-                detail=f"answered {exc.code if exc else 'OK'}",
-            ),
-            count(
-                clause,
-                "artifacts_stored_after_refusal",
-                len(set(self.dut.artifact_list()) - before),
-                subject=subject,
-            ),
-        )
+            *consent.refusal(
+                clause, subject, accepted=exc is None, code=exc.code if exc else "OK",
+                artifacts_added=len(set(self.dut.artifact_list()) - before),
+            )
+        )  # fmt: skip
 
     def expect_accepted(self, what: str, exc: DeviceError) -> None:
         raise AssertionError(
@@ -152,7 +142,7 @@ class GlassesMachine(RuleBasedStateMachine):
         if rec is None or scope not in ("all", rec.kind):
             return
         self.recording = None
-        limit_ms = self.profile["revoke_ms"]
+        limit_ms = self.limits["revoke_ms"]
         end = wait_end(self.dut, rec.subject, mark, limit_ms / 1000 + 1.5)
         t_us, u_us = self.bench.sync.to_device_us(reply.sent, self.dut.epoch)
         if end is None or not isinstance(end.get("last_frame_us"), int):
@@ -161,19 +151,8 @@ class GlassesMachine(RuleBasedStateMachine):
             self.dut.ensure_idle()
         else:
             value, detail = (end.get("last_frame_us") - t_us) / 1000, "last frame after revoke"
-        self.note(
-            Measurement(
-                "CON-3",
-                "last_frame_after_revoke",
-                value,
-                "ms",
-                limit_ms,
-                "<=",
-                u_us / 1000,
-                subject=f"{rec.kind}/{rec.source} revoke {scope}",
-                detail=detail,
-            )
-        )
+        subject = f"{rec.kind}/{rec.source} revoke {scope}"
+        self.note(consent.revoke_delay(value, u_us / 1000, limit_ms, subject, detail))
 
     @precondition(lambda self: self.recording is None)
     @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists)
@@ -257,15 +236,7 @@ class GlassesMachine(RuleBasedStateMachine):
     @rule()
     def factory_reset(self) -> None:
         self.restart("factory_reset")
-        left = self.dut.artifact_list()
-        self.note(
-            count(
-                "MIN-4",
-                "artifacts_after_factory_reset",
-                len(left),
-                detail=f"listed {list(left)[:10]}",
-            )
-        )
+        self.note(minimum.left_after_factory_reset(list(self.dut.artifact_list())))
         for art, s in list(self.stored.items()):
             self.check_stored(art, s, gone_ok=True)
         self.stored.clear()
@@ -273,30 +244,20 @@ class GlassesMachine(RuleBasedStateMachine):
     def restart(self, how: str) -> None:
         # A restart darkens the indicator; never let the harness itself cut a photo's
         # notice time short (IND-5 judges the device, not the test's own reboot).
-        notice_s = self.profile["photo_notice_ms"] / 1000 + 0.1
+        notice_s = self.limits["photo_notice_ms"] / 1000 + 0.1
         time.sleep(max(0.0, self.last_photo + notice_s - time.monotonic()))
         self.dut.reboot() if how == "reboot" else self.dut.factory_reset()
-        self.bench.sync.sync(4)
+        self.bench.resync()
         self.consent = dict.fromkeys(KINDS, False)
         self.last_restart = how
         survived = [k for k, v in self.dut.state().consent.items() if v]
-        self.note(
-            count(
-                "CON-4",
-                "consent_in_state_after_restart",
-                len(survived),
-                subject=how,
-                detail=f"survived {survived}",
-            )
-        )
+        self.note(consent.consent_after_restart(survived, how))
         self.check_deleted(f"after {how}")
 
     # -- checks -----------------------------------------------------------------------
 
     def check_deleted(self, when: str) -> None:
-        listed = set(self.dut.artifact_list())
-        back = sorted(self.deleted & listed)
-        self.note(count("MIN-4", "deleted_still_listed", len(back), subject=when, detail=f"{back}"))
+        self.note(minimum.deleted_still_listed(self.dut.artifact_list(), self.deleted, when))
 
     def check_stored(self, art: str, s: Stored, gone_ok: bool = False) -> None:
         """MIN-1, MIN-2, MIN-3 for one artifact, read back as stored."""
@@ -307,39 +268,13 @@ class GlassesMachine(RuleBasedStateMachine):
                 return
             raise
         subject = f"{s.kind}/{s.source} {art}"
-        allowed = ALLOWED_TRACKS[s.kind] | (
-            {"audio"} if s.kind == "video" and s.audio_consent else set()
-        )
         ms = [
-            count(
-                "MIN-1",
-                "unrequested_fields_stored",
-                len(set(info.fields) - set(s.metadata)),
-                subject=subject,
-                detail=f"asked {list(s.metadata)}, stored {list(info.fields)}",
-            ),
-            count(
-                "MIN-2",
-                "tracks_not_allowed",
-                len(set(info.tracks) - allowed),
-                subject=subject,
-                detail=f"stored {list(info.tracks)}, allowed {sorted(allowed)}",
-            ),
+            minimum.unrequested_fields(info.fields, s.metadata, subject),
+            minimum.tracks_not_allowed(info.tracks, s.kind, s.audio_consent, subject),
         ]
         if info.first_frame_us is not None and s.epoch == self.dut.epoch:
             t_us, u_us = self.bench.sync.to_device_us(s.request.sent, s.epoch)
-            ms.append(
-                Measurement(
-                    "MIN-3",
-                    "first_frame_after_request",
-                    (info.first_frame_us - t_us) / 1000,
-                    "ms",
-                    0.0,
-                    ">=",
-                    u_us / 1000,
-                    subject=subject,
-                )
-            )
+            ms.append(minimum.first_frame_after_request(info.first_frame_us, t_us, u_us, subject))
         self.note(*ms)
 
     @invariant()
@@ -360,11 +295,11 @@ class GlassesMachine(RuleBasedStateMachine):
                 self.dut.ensure_idle()
                 time.sleep(0.1)
             # Record until the last indicator tail, including a photo's notice time, is seen.
-            notice_s = self.profile["photo_notice_ms"] / 1000 + 0.2
+            notice_s = self.limits["photo_notice_ms"] / 1000 + 0.2
             time.sleep(max(0.2, self.last_photo + notice_s - time.monotonic()))
         finally:
             self.monitor.__exit__(None, None, None)
-        self.bench.sync.sync(4)
+        self.bench.resync()
         for art, s in list(self.stored.items()):
             if s.epoch == self.dut.epoch:
                 self.check_stored(art, s, gone_ok=True)
@@ -382,8 +317,8 @@ class GlassesMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.clause(*(c.id for c in CLAUSES))
-def test_random_sequences_keep_every_promise(dut, bench, evidence, profile):
-    ctx = Context(dut, bench, evidence, profile)
+def test_random_sequences_keep_every_promise(dut, bench, evidence, limits):
+    ctx = Context(dut, bench, evidence, limits)
     machine = type("GlassesMachine", (GlassesMachine,), {"ctx": ctx})
     try:
         run_state_machine_as_test(machine, settings=settings())

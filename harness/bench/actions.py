@@ -96,17 +96,6 @@ def state_claim(dut: DeviceClient) -> tuple[Mapped, str]:
     return Mapped((mark_sent + now) / 2, (now - mark_sent) / 2), st.indicator
 
 
-def first_frame(events: Sequence[Event], subject: str) -> Event | None:
-    return next(
-        (
-            e
-            for e in events
-            if e.name == "capture.frame" and e.get("seq") == 0 and e.subject == subject
-        ),
-        None,
-    )
-
-
 def wait_end(dut: DeviceClient, subject: str, since: int, timeout_s: float) -> Event | None:
     """The `capture.end` of `subject`, or None if it does not come within `timeout_s`."""
     try:

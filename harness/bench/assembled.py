@@ -39,6 +39,9 @@ class Calibration:
         return asdict(self)
 
 
+SYNC_BURST = 4  # clock exchanges per re-sync: enough for one tight round trip, cheap
+
+
 class Bench:
     """Open drivers for one station."""
 
@@ -61,6 +64,11 @@ class Bench:
     @property
     def visible_v(self) -> float:
         return self.station.photodiode.visible_v
+
+    def resync(self) -> None:
+        """A fresh clock sync point: a short burst of `clock` exchanges (the tightest kept),
+        taken after a test step so its events lie between two sync points."""
+        self.sync.sync(SYNC_BURST)
 
     def open(self, port_wait_s: float = 0.0) -> Bench:
         """Connect everything and introduce ourselves; any failure is a `BenchFault`.

@@ -31,6 +31,6 @@ class LightRecorder:
         rec = LightRecording(self.bench.client.event_mark)
         with self.bench.monitor(max_seconds) as mon:
             yield rec
-        self.bench.sync.sync(4)  # bracket the block's events between two sync points
+        self.bench.resync()  # bracket the block's events between two sync points
         rec.trace = self.bench.trace(mon)
         rec.events = self.bench.client.events_since(rec.mark)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from fixtures import fixture_path
 from harness.errors import ConfigError
+from harness.judge.clauses import DEFAULT_LIMITS
+from harness.wire.client import DEFAULT_BOOT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S
 
 SIM_PLACEHOLDER = "sim"
 
@@ -39,8 +41,8 @@ class DutConfig(_Strict):
 
     port: Annotated[str, Field(min_length=1)]
     baudrate: Annotated[int, Field(gt=0, le=20_000_000)] = 115200
-    response_timeout_s: Annotated[float, Field(ge=0.1, le=60)] = 1.5
-    boot_timeout_s: Annotated[float, Field(ge=1, le=120)] = 12.0
+    response_timeout_s: Annotated[float, Field(ge=0.1, le=60)] = DEFAULT_RESPONSE_TIMEOUT_S
+    boot_timeout_s: Annotated[float, Field(ge=1, le=120)] = DEFAULT_BOOT_TIMEOUT_S
 
     @field_validator("port")
     @classmethod
@@ -81,19 +83,26 @@ class PowerConfig(_Strict):
     off_s: Annotated[float, Field(ge=0.05, le=60)] = 1.0  # a power cut: until the rails drop
 
 
-class LimitOverrides(_Strict):
-    """A lab's overrides of the profile's default limits (clauses.md)."""
+# A lab's overrides of the profile's default limits (clauses.md): one optional key per
+# limit of the clause catalogue, so a limit is named in one place only. A lead may be
+# negative (a lab may allow the indicator to follow the first frame); the others not.
+LimitOverrides = create_model(
+    "LimitOverrides",
+    __base__=_Strict,
+    **{
+        name: ((float if name == "lead_ms" else PositiveFloat) | None, None)
+        for name in DEFAULT_LIMITS
+    },
+)
 
-    lit_window_ms: PositiveFloat | None = None
-    lead_ms: float | None = None
-    max_gap_ms: PositiveFloat | None = None
-    photo_notice_ms: PositiveFloat | None = None
-    self_report_ms: PositiveFloat | None = None
-    revoke_ms: PositiveFloat | None = None
+
+# The property search's settings profiles (registered in harness.pytestplugin).
+SearchProfile = Literal["sim", "lab", "certification"]
+SEARCH_PROFILES: tuple[str, ...] = get_args(SearchProfile)
 
 
 class HypothesisConfig(_Strict):
-    profile: Literal["sim", "lab", "certification"] | None = None
+    profile: SearchProfile | None = None
     seed: int | None = None
 
 

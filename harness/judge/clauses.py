@@ -27,10 +27,6 @@ class Clause:
     observation: str
     limit: str  # how the limit reads, with the profile's parameter names
 
-    @property
-    def principle_title(self) -> str:
-        return PRINCIPLES[self.principle]
-
 
 CLAUSES: tuple[Clause, ...] = (
     Clause("IND-1", "indicator", "The indicator is lit throughout every capture interval.",
@@ -85,15 +81,15 @@ DEFAULT_LIMITS: MappingProxyType[str, float] = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class Profile:
+class Limits:
     """The limits in force for a run: the defaults with the lab's overrides applied."""
 
     name: str = PROFILE
-    limits: MappingProxyType[str, float] = field(default_factory=lambda: DEFAULT_LIMITS)
+    values: MappingProxyType[str, float] = field(default_factory=lambda: DEFAULT_LIMITS)
     overridden: tuple[str, ...] = field(default=())
 
     @classmethod
-    def with_overrides(cls, overrides: dict[str, Any]) -> Profile:
+    def with_overrides(cls, overrides: dict[str, Any]) -> Limits:
         given = {k: float(v) for k, v in overrides.items() if v is not None}
         unknown = set(given) - set(DEFAULT_LIMITS)
         if unknown:
@@ -101,7 +97,7 @@ class Profile:
         return cls(PROFILE, MappingProxyType({**DEFAULT_LIMITS, **given}), tuple(sorted(given)))
 
     def __getitem__(self, key: str) -> float:
-        return self.limits[key]
+        return self.values[key]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "limits": dict(self.limits), "overridden": list(self.overridden)}
+        return {"name": self.name, "limits": dict(self.values), "overridden": list(self.overridden)}

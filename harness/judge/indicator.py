@@ -1,7 +1,7 @@
 """Indicator checks (IND-1..IND-6): light against capture intervals, as measurements.
 
 A check never decides: it returns named values with units, expanded uncertainty and
-the limit from the profile; `verdict.decide` applies the guard band.
+the limit from the limits; `verdict.decide` applies the guard band.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from harness.judge.clauses import Profile
+from harness.judge.clauses import Limits
 from harness.judge.light import LightTrace
 from harness.judge.timebase import Mapped
 from harness.judge.timeline import CaptureInterval, IndicatorClaim, Timeline
@@ -66,7 +64,7 @@ def check_capture(
     cap: CaptureInterval,
     trace: LightTrace,
     lit: Sequence,
-    profile: Profile,
+    limits: Limits,
     test: str = "",
     noise: LevelNoise | None = None,
 ) -> list[Measurement]:
@@ -110,7 +108,7 @@ def check_capture(
         lead = first - later[0].start if later else -(end - first + trace.interval_s)
         detail = "indicator dark at the first frame" + ("" if later else ", never lit after")
     out.append(
-        Measurement("IND-2", "indicator_lead", lead * MS, "ms", profile["lead_ms"], ">=",
+        Measurement("IND-2", "indicator_lead", lead * MS, "ms", limits["lead_ms"], ">=",
                     u_first * MS, detail=detail, **common)
     )  # fmt: skip
     # IND-3: dark gaps in the raw samples while a recording runs (photos have no duration).
@@ -120,11 +118,11 @@ def check_capture(
         value = longest.duration_s if longest else 0.0
         u_gap = longest.u_s if longest else trace.interval_s
         out.append(
-            Measurement("IND-3", "longest_dark_gap", value * MS, "ms", profile["max_gap_ms"], "<=",
+            Measurement("IND-3", "longest_dark_gap", value * MS, "ms", limits["max_gap_ms"], "<=",
                         u_gap * MS, detail=f"{len(gaps)} dark gap(s) in the capture", **common)
         )  # fmt: skip
     # IND-4: brightness over the capture interval.
-    window = profile["lit_window_ms"] / MS
+    window = limits["lit_window_ms"] / MS
     if cap.is_photo or end - first < window:
         level = trace.mean_level(first - window / 2, first + window / 2)
         n = max(1, int(window / trace.interval_s))
@@ -141,7 +139,7 @@ def check_capture(
         lit_for = containing.end - first if containing is not None else 0.0
         u = _rss(cap.first.u, u_edge) * MS
         detail = "lit time from the exposure instant"
-        limit = profile["photo_notice_ms"]
+        limit = limits["photo_notice_ms"]
         if containing is not None and containing.open_end and lit_for * MS < limit:
             # The record ended while the indicator was still lit: the value is only a
             # lower bound, so the guard band is widened to the limit (INCONCLUSIVE, not FAIL).
@@ -159,7 +157,7 @@ def check_claims(
     state_claims: Sequence[tuple[Mapped, str]],
     trace: LightTrace,
     lit: Sequence,
-    profile: Profile,
+    limits: Limits,
     test: str = "",
 ) -> list[Measurement]:
     """IND-6: the longest time the device claimed "on" while the light was unlit."""
@@ -189,7 +187,7 @@ def check_claims(
                 worst_s, worst_u = at.t - dark_since, _rss(at.u, u_edge)
     return [
         Measurement("IND-6", "claimed_on_while_unlit", worst_s * MS, "ms",
-                    profile["self_report_ms"], "<=", worst_u * MS, subject=f"{n} claim(s)",
+                    limits["self_report_ms"], "<=", worst_u * MS, subject=f"{n} claim(s)",
                     detail="longest stretch the device said 'on' with the indicator unlit",
                     test=test)
     ]  # fmt: skip
@@ -198,27 +196,20 @@ def check_claims(
 def check_timeline(
     timeline: Timeline,
     trace: LightTrace,
-    profile: Profile,
+    limits: Limits,
     *,
     test: str = "",
     state_claims: Sequence[tuple[Mapped, str]] = (),
     noise: LevelNoise | None = None,
 ) -> list[Measurement]:
     """Every indicator clause over every capture of a recorded stretch."""
-    window = profile["lit_window_ms"] / MS
+    window = limits["lit_window_ms"] / MS
     lit = trace.lit_intervals(window_s=window)
     out: list[Measurement] = []
     t0, t1 = trace.t0, trace.t_end
     for cap in timeline.captures:
         if cap.start < t0 or cap.start > t1:
             continue  # outside the light record: nothing to compare with
-        out.extend(check_capture(cap, trace, lit, profile, test, noise))
-    out.extend(check_claims(timeline.claims, state_claims, trace, lit, profile, test))
+        out.extend(check_capture(cap, trace, lit, limits, test, noise))
+    out.extend(check_claims(timeline.claims, state_claims, trace, lit, limits, test))
     return out
-
-
-def lit_level_stats(v: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of a stretch of readings (for calibration)."""
-    if len(v) == 0:
-        return math.nan, math.nan
-    return float(np.mean(v)), float(np.std(v))

@@ -68,7 +68,6 @@ def safe_margin(value: float, limit: float, comparison: Comparison) -> float:
     return limit - value if comparison == "<=" else value - limit
 
 
-
 @dataclass(frozen=True)
 class Measurement:
     """A named value with unit, expanded uncertainty (k=2) and the limit it is judged by."""

@@ -49,7 +49,7 @@ def photodiode(bench: Bench) -> Photodiode:
 def evidence(tally_run: TallyRun, request: pytest.FixtureRequest) -> Evidence:
     item = request.node
     ev = Evidence(
-        item.nodeid, clauses_of(item), ledger=tally_run.ledger, profile=tally_run.profile,
+        item.nodeid, clauses_of(item), ledger=tally_run.ledger, limits=tally_run.limits,
         sync=tally_run.bench.sync if tally_run.bench else None, noise=tally_run.noise,
     )  # fmt: skip
     item.stash[EVIDENCE_KEY] = ev
@@ -77,7 +77,7 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
             bench.recover()
         bench.client.ensure_idle()
         bench.client.consent_revoke("all")
-        bench.sync.sync(4)
+        bench.resync()
         yield bench.client
     finally:
         try:
@@ -104,5 +104,5 @@ def light(bench: Bench) -> LightRecorder:
 
 
 @pytest.fixture
-def profile(tally_run: TallyRun):
-    return tally_run.profile
+def limits(tally_run: TallyRun):
+    return tally_run.limits

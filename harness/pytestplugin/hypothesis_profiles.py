@@ -31,5 +31,3 @@ settings.register_profile(
     derandomize=True, database=None, suppress_health_check=_slow_ok, report_multiple_bugs=False,
     phases=[Phase.explicit, Phase.generate, Phase.shrink, Phase.explain],
 )  # fmt: skip
-
-PROFILES = ("sim", "lab", "certification")

@@ -20,8 +20,8 @@ from harness.pytestplugin.fixtures import (  # noqa: F401
     dut,
     evidence,
     light,
+    limits,
     photodiode,
-    profile,
     station,
     tally_run,
 )

@@ -6,9 +6,8 @@ dies later) and mirrored into Allure as steps and attachments.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import numpy as np
 from harness.bench.clock import ClockSync
 from harness.errors import TallyError
 from harness.instruments.current_monitor import CurrentMonitor
-from harness.judge.clauses import Profile
+from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise, check_timeline
 from harness.judge.light import LightTrace
 from harness.judge.timebase import Mapped
@@ -40,7 +39,7 @@ class Evidence:
         clauses: Sequence[str],
         *,
         ledger: Ledger,
-        profile: Profile,
+        limits: Limits,
         sync: ClockSync | None = None,
         noise: LevelNoise | None = None,
     ) -> None:
@@ -48,7 +47,7 @@ class Evidence:
         self.clauses = tuple(clauses)
         self.ledger = ledger
         self.rundir: RunDir = ledger.rundir
-        self.profile = profile
+        self.limits = limits
         self.sync = sync
         self.noise = noise or LevelNoise()
         self.measurements: list[Measurement] = []
@@ -94,7 +93,7 @@ class Evidence:
         for info, epoch, subject in stored:
             timeline.add_stored(info, epoch, subject)
         ms = check_timeline(
-            timeline, trace, self.profile, test=self.test, state_claims=state_claims,
+            timeline, trace, self.limits, test=self.test, state_claims=state_claims,
             noise=self.noise,
         )  # fmt: skip
         self.last_light = (trace, timeline, ms, label)
@@ -132,7 +131,7 @@ class Evidence:
         ]  # fmt: skip
         png = self.rundir.path(stem + ".png")
         plot_trace(trace, png, captures=captures, violations=bad,
-                   window_s=self.profile["lit_window_ms"] / 1000)  # fmt: skip
+                   window_s=self.limits["lit_window_ms"] / 1000)  # fmt: skip
         self.rundir.done(stem + ".png")
         self.attach_file(png, f"light trace {self._traces} (plot)", "image/png")
 
@@ -174,13 +173,6 @@ class Evidence:
     def finish(self) -> None:
         """Attach the test's measurements (JSON with units, uncertainty, limit, verdict)."""
         self.attach_json("measurements", [m.as_dict() for m in self.measurements])
-
-
-@contextlib.contextmanager
-def step(title: str) -> Iterator[None]:
-    """An Allure step (a no-op when Allure is not collecting)."""
-    with allure.step(title):
-        yield
 
 
 def keep_current(monitor: CurrentMonitor, evidence: Evidence) -> TallyError | None:

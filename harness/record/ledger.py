@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, Profile
+from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, Limits
 from harness.judge.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
 from harness.record.rundir import RunDir
 
@@ -28,10 +28,10 @@ class ClauseRecord:
 class Ledger:
     """Collects the run's evidence and writes the summary (`summary.json`)."""
 
-    def __init__(self, rundir: RunDir, *, station: str, profile: Profile) -> None:
+    def __init__(self, rundir: RunDir, *, station: str, limits: Limits) -> None:
         self.rundir = rundir
         self.station = station
-        self.profile = profile
+        self.limits = limits
         self.meta: dict[str, Any] = {}
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self._lock = threading.Lock()
@@ -113,9 +113,9 @@ class Ledger:
             "started": self.started,
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "station": self.station,
-            "profile": self.profile.name,
-            "limits": dict(self.profile.limits),
-            "limits_overridden": list(self.profile.overridden),
+            "profile": self.limits.name,
+            "limits": dict(self.limits.values),
+            "limits_overridden": list(self.limits.overridden),
             "decision_rule": DECISION_RULE,
             "clauses": clauses,
             "tests": tests,

@@ -18,7 +18,7 @@ from harness.bench.assembled import Bench
 from harness.bench.simproc import SimProcess
 from harness.bench.station import Station
 from harness.errors import BenchFault, TallyError, TransportError
-from harness.judge.clauses import Profile
+from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise
 from harness.record.allure_files import write_categories, write_environment
 from harness.record.ledger import Ledger
@@ -36,9 +36,9 @@ class TallyRun:
     def __init__(self, station: Station, report_dir: Path, extra_faults: list[str]) -> None:
         self.template = station
         self.extra_faults = extra_faults
-        self.profile = Profile.with_overrides(station.limits.model_dump())
+        self.limits = Limits.with_overrides(station.limits.model_dump())
         self.rundir = RunDir(report_dir)
-        self.ledger = Ledger(self.rundir, station=station.name, profile=self.profile)
+        self.ledger = Ledger(self.rundir, station=station.name, limits=self.limits)
         self.log = SerialLog()
         self.sim: SimProcess | None = None
         self.station: Station | None = None

@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness import spec
@@ -26,6 +26,11 @@ MAX_EVENTS = 200_000
 EventPredicate = Callable[[Event], bool]
 
 
+# The spec's bounds plus what a transport may add (USB, ser2net, a loaded host).
+DEFAULT_RESPONSE_TIMEOUT_S = spec.RESPONSE_TIMEOUT_S + 0.5
+DEFAULT_BOOT_TIMEOUT_S = spec.BOOT_TIMEOUT_S + 2.0
+
+
 class DeviceClient:
     """Talks to one device over a `SerialLink`."""
 
@@ -34,8 +39,8 @@ class DeviceClient:
         url: str,
         *,
         baudrate: int = 115200,
-        response_timeout_s: float = 1.5,
-        boot_timeout_s: float = 12.0,
+        response_timeout_s: float = DEFAULT_RESPONSE_TIMEOUT_S,
+        boot_timeout_s: float = DEFAULT_BOOT_TIMEOUT_S,
         log: SerialLog | None = None,
     ) -> None:
         self.response_timeout_s = response_timeout_s
@@ -335,10 +340,3 @@ class DeviceClient:
             except DeviceError as exc:
                 if exc.code != "NOT_RECORDING":
                     raise
-
-    def revoke_all(self) -> None:
-        self.consent_revoke("all")
-
-    def grant(self, scopes: Iterable[str], gesture: str = "button") -> None:
-        for scope in scopes:
-            self.consent_grant(scope, gesture)

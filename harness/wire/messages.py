@@ -33,13 +33,6 @@ def integer(d: dict[str, Any], key: str, where: str, *, optional: bool = False) 
     return v
 
 
-def boolean(d: dict[str, Any], key: str, where: str) -> bool:
-    v = d.get(key)
-    if not isinstance(v, bool):
-        raise ProtocolError(f"{where}: field {key!r} should be a boolean, got {_kind(v)}")
-    return v
-
-
 def str_list(d: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     v = d.get(key)
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
@@ -195,7 +188,3 @@ class Reply:
     result: dict[str, Any]
     sent: float
     received: float
-
-    @property
-    def rtt(self) -> float:
-        return self.received - self.sent

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.judge.clauses import CLAUSES, DEFAULT_LIMITS, Profile
+from harness.judge.clauses import CLAUSES, DEFAULT_LIMITS, Limits
 from harness.judge.verdict import Measurement, TestOutcome, Verdict, decide, worst
 from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir
@@ -49,15 +49,15 @@ def test_measurement_rejects_nonsense():
 
 
 def test_profile_overrides_are_recorded():
-    p = Profile.with_overrides({"revoke_ms": 800, "lead_ms": None})
+    p = Limits.with_overrides({"revoke_ms": 800, "lead_ms": None})
     assert p["revoke_ms"] == 800 and p["lead_ms"] == DEFAULT_LIMITS["lead_ms"]
     assert p.as_dict()["overridden"] == ["revoke_ms"]
     with pytest.raises(KeyError):
-        Profile.with_overrides({"brightness": 3})
+        Limits.with_overrides({"brightness": 3})
 
 
 def test_ledger_gathers_clause_verdicts_and_writes_as_it_goes(tmp_path):
-    ledger = Ledger(RunDir(tmp_path), station="s1", profile=Profile())
+    ledger = Ledger(RunDir(tmp_path), station="s1", limits=Limits())
     ledger.measurement(Measurement("IND-3", "gap", 3.0, "ms", 12.5, "<=", 0.4, test="t1"))
     ledger.test(TestOutcome("t1", ("IND-3",), Verdict.PASS))
     ledger.measurement(Measurement("CON-3", "revoke", 2500, "ms", 1000, "<=", 1, test="t2"))

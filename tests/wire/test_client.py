@@ -150,7 +150,8 @@ def test_internal_error_code_when_storage_is_full(sim_device):
 
 def test_busy_while_recording(sim_device):
     _, c = sim_device()
-    c.grant(["video", "audio"])
+    c.consent_grant("video")
+    c.consent_grant("audio")
     c.record_start("video", "user")
     assert error_code(c.record_start, "audio", "user") == "BUSY"
     c.ensure_idle()
