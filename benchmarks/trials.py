@@ -18,8 +18,8 @@ from harness.bench.station import load_station
 from harness.judge.clauses import Limits
 from harness.judge.indicator import check_capture
 from harness.judge.timeline import Timeline
-from harness.sim.bench import SimBench
 from harness.sim.config import SimDeviceConfig
+from harness.sim.station import SimStation
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def led_trials(
     )
     limits = Limits()
     out: list[Trial] = []
-    with SimBench(cfg) as sim, tempfile.TemporaryDirectory() as tmp:
+    with SimStation(cfg) as sim, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "station.toml"
         sim.write_station(path)
         bench = Bench(load_station(path)).open()

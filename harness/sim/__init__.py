@@ -10,5 +10,5 @@ harness but `harness.spec`. Pieces, one idea each:
   `console` what it prints besides messages
 - `faults` — the catalogue of realistic misbehaviours and the verdicts they must lead to
 - `scpi`, `instrument`, `power` — the SCPI photodiode instrument and bench supply
-- `bench` — `SimBench`, all of it wired together; ``python -m harness.sim`` runs one
+- `bench` — `SimStation`, all of it wired together; ``python -m harness.sim`` runs one
 """

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.sim.bench import SimBench
 from harness.sim.config import SimDeviceConfig, apply_knobs, knob_names, parse_knob
 from harness.sim.faults import FAULTS, check_faults
+from harness.sim.station import SimStation
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    with SimBench(config, faults, power=not args.no_power) as bench:
+    with SimStation(config, faults, power=not args.no_power) as bench:
         path = bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
         try:
             print(path.read_text(encoding="utf-8"), flush=True)

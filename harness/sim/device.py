@@ -39,34 +39,32 @@ Where the spec leaves room, this device does what a careful firmware would:
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
-import math
 import random
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import spec
-from harness.sim import console
+from harness.sim.capture import CaptureCommands
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device_clock import DeviceClock
-from harness.sim.faults import check_faults, fault_knobs
+from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, VENDOR, Power, Recording, Reply
+from harness.sim.faults import REVOKE_SLOW_S, SILENT_AFTER, VANISH_AFTER, check_faults, fault_knobs
 from harness.sim.led import Led
-from harness.sim.led_driver import Demand, Gaps, LedDriver, Style
+from harness.sim.led_driver import Demand, LedDriver
+from harness.sim.lifecycle import Lifecycle
 from harness.sim.protocol import (
     LineSplitter,
     Refusal,
     artifact_id,
     check_request,
     choice,
-    metadata,
     parse_message,
     request_id,
     response,
@@ -74,60 +72,16 @@ from harness.sim.protocol import (
 )
 from harness.sim.pty_port import PtyPort
 from harness.sim.reactor import Reactor, Timer
-from harness.sim.storage import PHOTO_BYTES, Artifact, Storage, media_bytes
+from harness.sim.storage import Artifact, Storage
 
 __all__ = ["SimDevice", "SimDeviceConfig"]
 
 log = logging.getLogger(__name__)
 
-VENDOR, MODEL, FIRMWARE = "Simulated Optics", "SimGlass-1", "1.4.2-sim"
-TICK_S = 0.5  # LED re-render and housekeeping period (well inside the driver's horizon)
 LED_HISTORY_S = 60.0  # past LED kept at least this long (longer while a reader needs it)
-NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
-FLOOD_CHUNK = 16 * 1024
-
-# Fault constants: the size of each misbehaviour.
-LED_LATE_S = 0.080
-DROPOUT_AT_S, DROPOUT_S = 0.400, 0.150
-FLICKER_EVERY_S, FLICKER_S = 0.250, 0.030
-DIM_PWM_HZ, DIM_PWM_DUTY = 1000.0, 0.06
-PHOTO_BLINK_S = 0.100
-LYING_LAG_S = 0.400
-REVOKE_SLOW_S = 2.5
-PREROLL_S = 1.5
-VANISH_AFTER, VANISH_FOR_S = 5, 1.5
-SILENT_AFTER = 5
 
 
-class Power(enum.Enum):
-    OFF = "off"
-    BOOTING = "booting"  # powered, silent until `boot`
-    UP = "up"
-
-
-Reply = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class Recording:
-    """A running `record.start` session (host times)."""
-
-    session: str
-    kind: str
-    source: str
-    fields: tuple[str, ...]
-    requested: float
-    first_frame: float
-    period: float
-    mic: bool
-    audio_track: bool
-    preroll_frames: int = 0
-    frame_timer: Timer | None = None
-    stopping: bool = False
-    stop_timer: Timer | None = None
-
-
-class SimDevice:
+class SimDevice(CaptureCommands, Lifecycle):
     """Simulated glasses on a pty at `link_path` (default: ``<new tmpdir>/dut``)."""
 
     def __init__(
@@ -416,178 +370,6 @@ class SimDevice:
             return True
         return scope in ("photo", "audio") and self.has("scope_leak") and self._consent["video"]
 
-    # -- commands: captures -------------------------------------------------------------
-
-    def _admit(self, kind: str, source: str, fields: tuple[str, ...], t: float) -> None:
-        """Refuse a capture as the spec orders it, or return to let it start."""
-        if self._recording is not None or self._photo_busy:
-            raise Refusal("BUSY", "a capture is running")
-        if kind not in self.config.capture_kinds:
-            raise Refusal("UNSUPPORTED", f"{kind} capture not offered")
-        if not self._consent_ok(kind, source):
-            if self.has("refused_keeps_artifact"):
-                self.storage.add(self._snapshot(self.storage.new_id(), kind, source, fields, t))
-            raise Refusal("CONSENT_REQUIRED", f"{kind} consent not granted")
-        if self.config.tamper_detect and self.indicator_covered:
-            raise Refusal("INDICATOR_FAULT", "indicator covered")
-        if not self.storage.has_room(PHOTO_BYTES[1] + 4096):
-            raise Refusal("INTERNAL", "storage full")
-
-    def _snapshot(
-        self, aid: str, kind: str, source: str, fields: tuple[str, ...], t: float
-    ) -> Artifact:
-        """A one-frame artifact: a photo, or the frame a refused capture grabbed anyway."""
-        t_us = self.clock.to_device_us(t)
-        tracks = ("audio",) if kind == "audio" else ("video",)
-        photo = self._rng.randint(*PHOTO_BYTES) if kind != "audio" else 0
-        size = media_bytes(1, tracks, 1, photo)
-        return Artifact(aid, kind, source, t_us, t_us, 1, tracks, self._stored_fields(fields), size)
-
-    def _stored_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
-        if self.has("extra_metadata") and "location" not in fields:
-            return (*fields, "location")
-        return fields
-
-    def _style(self) -> Style:
-        cfg = self.config
-        if self.has("led_dim_pwm"):
-            return (cfg.led_level, DIM_PWM_HZ, DIM_PWM_DUTY)
-        return (cfg.led_level, cfg.pwm_hz, cfg.pwm_duty)
-
-    def _lights(self, source: str) -> bool:
-        return not (source == "agent" and self.has("agent_dark"))
-
-    def _report_lag(self) -> float:
-        return LYING_LAG_S if self.has("lying_report") else 0.0
-
-    def _cmd_capture_photo(self, args: dict[str, Any], t: float, reply: Reply) -> None:
-        source = choice(args, "source", spec.SOURCES)
-        fields = metadata(args)
-        self._admit("photo", source, fields, t)
-        cfg = self.config
-        aid = self.storage.new_id()
-        exposure = t + cfg.camera_startup_ms / 1000
-        self._photo_busy = self._camera = True
-        self._emit("capture.begin", t, kind="photo", source=source, artifact=aid)
-        if self._lights(source):
-            tail = PHOTO_BLINK_S if self.has("photo_blink") else cfg.photo_led_ms / 1000
-            on = t + cfg.led_on_ms / 1000
-            demand = Demand(on, exposure + tail, self._style(), report_lag=self._report_lag())
-            self.driver.put(f"photo {aid}", demand)
-            self._render()
-
-        def expose() -> None:
-            photo = self._snapshot(aid, "photo", source, fields, exposure)
-            self.storage.add(photo)
-            t_us = photo.first_frame_us
-            self._emit("capture.frame", exposure, artifact=aid, seq=0)
-            self._emit("capture.end", exposure, artifact=aid, reason="user", last_frame_us=t_us)
-            self._photo_busy = self._camera = False
-            reply({"artifact": aid})
-
-        self._at(exposure, expose)
-        return None
-
-    def _cmd_record_start(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        kind = choice(args, "kind", spec.RECORD_KINDS)
-        source = choice(args, "source", spec.SOURCES)
-        fields = metadata(args)
-        self._admit(kind, source, fields, t)
-        cfg = self.config
-        video = kind == "video"
-        mic = not video or self._consent["audio"] or self.has("audio_in_video")
-        period = 1 / cfg.video_fps if video else cfg.audio_buffer_ms / 1000
-        first = t + cfg.camera_startup_ms / 1000
-        session = f"s-{self._next_session:04d}"
-        self._next_session += 1
-        preroll = round(PREROLL_S / period) if video and self.has("preroll") else 0
-        rec = Recording(session, kind, source, fields, t, first, period, mic, mic, preroll)
-        self._recording = rec
-        self._camera, self._mic = video, mic
-        self._emit("capture.begin", t, kind=kind, source=source, session=session)
-        if self._lights(source):
-            self.driver.put("rec", self._recording_demand(t, first))
-            self._render()
-        rec.frame_timer = self._at(first, lambda: self._frame(rec, 0))
-        return {"session": session}
-
-    def _recording_demand(self, t: float, first: float) -> Demand:
-        on = first + LED_LATE_S if self.has("led_late") else t + self.config.led_on_ms / 1000
-        gaps = None
-        if self.has("led_dropout"):
-            gaps = Gaps(on + DROPOUT_AT_S, DROPOUT_S, reported=True)
-        elif self.has("led_flicker"):
-            gaps = Gaps(on + FLICKER_EVERY_S, FLICKER_S, FLICKER_EVERY_S)
-        return Demand(on, math.inf, self._style(), gaps, self._report_lag())
-
-    def _frame(self, rec: Recording, seq: int) -> None:
-        """Report frame `seq` (exposed at its scheduled time) and schedule the next report."""
-        t = rec.first_frame + seq * rec.period
-        self._emit("capture.frame", t, session=rec.session, seq=seq)
-        if self.has("event_burst"):
-            step = 1
-        elif self.config.frame_report_s > 0:
-            step = max(1, round(self.config.frame_report_s / rec.period))
-        else:
-            return
-        nxt = seq + step
-        rec.frame_timer = self._at(
-            rec.first_frame + nxt * rec.period, lambda: self._frame(rec, nxt)
-        )
-
-    def _cmd_record_stop(self, args: dict[str, Any], t: float, reply: Reply) -> None:
-        rec = self._recording
-        if rec is None or rec.stopping:
-            raise Refusal("NOT_RECORDING", "nothing is recording")
-        self._stop(rec, "user", t, reply)
-        return None
-
-    def _stop(self, rec: Recording, reason: str, t: float, reply: Reply | None = None) -> None:
-        """End `rec` at `t` (or at its first frame, if that is still to come)."""
-        if rec.stopping:
-            return
-        rec.stopping = True
-        at = max(t, rec.first_frame)
-        if at > time.monotonic():
-            self._at(at, lambda: self._finish(rec, reason, at, reply))
-        else:
-            self._finish(rec, reason, at, reply)
-
-    def _finish(self, rec: Recording, reason: str, at: float, reply: Reply | None) -> None:
-        n = math.floor((at - rec.first_frame) / rec.period + 1e-9)
-        last = rec.first_frame + n * rec.period
-        if rec.frame_timer is not None:
-            rec.frame_timer.cancel()
-        if rec.stop_timer is not None:
-            rec.stop_timer.cancel()
-        tracks = ("video", "audio") if rec.kind == "video" and rec.audio_track else (rec.kind,)
-        frames = n + 1 + rec.preroll_frames
-        duration = frames * rec.period
-        buffers = round(duration / (self.config.audio_buffer_ms / 1000)) if rec.audio_track else 0
-        aid = self.storage.new_id()
-        first_us = self.clock.to_device_us(rec.first_frame - rec.preroll_frames * rec.period)
-        last_us = self.clock.to_device_us(last)
-        self.storage.add(
-            Artifact(
-                aid,
-                rec.kind,
-                rec.source,
-                first_us,
-                last_us,
-                frames,
-                tracks,
-                self._stored_fields(rec.fields),
-                media_bytes(frames, tracks, buffers),
-            )
-        )
-        self._recording = None
-        self._camera = self._mic = False
-        self._emit("capture.end", at, session=rec.session, reason=reason, last_frame_us=last_us)
-        self.driver.end("rec", last + self.config.led_tail_ms / 1000)
-        self._render()
-        if reply is not None:
-            reply({"artifact": aid})
-
     # -- commands: artifacts ------------------------------------------------------------
 
     def _cmd_artifact_list(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
@@ -619,100 +401,6 @@ class SimDevice:
         self._render()
         return {}
 
-    def _cmd_device_reboot(self, args: dict[str, Any], t: float, reply: Reply) -> None:
-        self._shutdown("reboot", t, reply)
-
-    def _cmd_device_factory_reset(self, args: dict[str, Any], t: float, reply: Reply) -> None:
-        self._shutdown("factory_reset", t, reply)
-
-    def _shutdown(self, reason: str, t: float, reply: Reply) -> None:
-        """Stop the recording, LED off, answer, go silent, boot again."""
-
-        def go_down(_: dict[str, Any] | None = None) -> None:
-            self.driver.clear()
-            self._render()
-            reply({})
-            self._gen += 1
-            self._power = Power.BOOTING
-            self._enter_reset(reason)
-            self._at(time.monotonic() + self.config.reboot_ms / 1000, lambda: self._boot(reason))
-
-        rec = self._recording
-        if rec is not None and not rec.stopping:
-            self._stop(rec, "power", t, go_down)
-        else:
-            go_down()
-
-    def _enter_reset(self, cause: str) -> None:
-        """What a reboot, factory reset or power loss forgets (faults decide what survives)."""
-        self._lines.clear()
-        self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
-        keeps = {
-            "reboot": "consent_persists",
-            "factory_reset": "reset_keeps_consent",
-            "power_loss": "consent_persists",
-        }[cause]
-        if not self.has(keeps):
-            self._consent = dict.fromkeys(spec.SCOPES, False)
-        if cause == "factory_reset" and not self.has("reset_keeps_artifacts"):
-            self.storage.erase()
-
-    def _boot(self, reason: str) -> None:
-        cfg = self.config
-        now = time.monotonic()
-        self.boot_count += 1
-        if self.boot_count == 1 and cfg.clock_offset_us is not None:
-            offset = cfg.clock_offset_us
-        else:
-            offset = self._rng.randint(cfg.boot_offset_min_us, cfg.boot_offset_max_us)
-        self.clock = DeviceClock(now, offset, cfg.drift_ppm)
-        self._power = Power.UP
-        self._requests_this_boot = 0
-        self._belief = False
-        self.storage.rebuild_index()
-        for line in console.banner(MODEL, FIRMWARE, self.serial_number, reason):
-            self._console(line)
-        self._emit("boot", now, reason=reason)
-        self._at(now + TICK_S, self._tick)
-        if cfg.chatter > 0:
-            self._chatter()
-        if self.has("bad_utf8"):
-            self._noise()
-        self.booted.set()
-
-    # -- power and hardware -------------------------------------------------------------
-
-    def _power_off(self) -> None:
-        if self._power is Power.OFF:
-            return
-        self._gen += 1
-        self._power = Power.OFF
-        self._enter_reset("power_loss")
-        self._belief = False
-        self.driver.clear()
-        self._render()
-        self.reactor.drop_output()
-
-    def _power_on(self) -> None:
-        if self._power is Power.OFF:
-            self._power = Power.BOOTING
-            self._at(
-                time.monotonic() + self.config.reboot_ms / 1000, lambda: self._boot("power_on")
-            )
-
-    def _set_covered(self, covered: bool) -> None:
-        self.indicator_covered = covered
-        rec = self._recording
-        if covered and self.config.tamper_detect and rec is not None and not rec.stopping:
-            self._stop(rec, "indicator_fault", time.monotonic())
-
-    def _vanish(self) -> None:
-        """`vanish`: the port disappears, and a new one appears behind the same path later."""
-        self.port.close()
-        self.reactor.drop_output()
-        self._lines.clear()
-        self.reactor.call_at(time.monotonic() + VANISH_FOR_S, self.port.open)
-
     # -- the LED and what the device says about it --------------------------------------
 
     def _render(self) -> None:
@@ -742,21 +430,3 @@ class SimDevice:
             keep = min(keep, self._keep_led_since() or keep)
         self.driver.led.prune(keep)
         self._at(now + TICK_S, self._tick)
-
-    # -- console noise ------------------------------------------------------------------
-
-    def _chatter(self) -> None:
-        now = time.monotonic()
-        if self._power is Power.UP:
-            self._console(console.log_line(self._rng, now - self.clock.origin))
-        self._at(now + self._rng.expovariate(self.config.chatter), self._chatter)
-
-    def _noise(self) -> None:
-        self._noise_count += 1
-        self._console(console.noise_line(self._rng, self._noise_count))
-        gap = self._rng.uniform(0.5, 1.5) / NOISE_PER_S
-        self._at(time.monotonic() + gap, self._noise)
-
-    def _flood(self) -> None:
-        if self._power is Power.UP:
-            self.reactor.send(console.flood_chunk(self._rng, FLOOD_CHUNK), console=True)

@@ -25,6 +25,18 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+# The size of each misbehaviour (used by the simulated device).
+LED_LATE_S = 0.080
+DROPOUT_AT_S, DROPOUT_S = 0.400, 0.150
+FLICKER_EVERY_S, FLICKER_S = 0.250, 0.030
+DIM_PWM_HZ, DIM_PWM_DUTY = 1000.0, 0.06
+PHOTO_BLINK_S = 0.100
+LYING_LAG_S = 0.400
+REVOKE_SLOW_S = 2.5
+PREROLL_S = 1.5
+VANISH_AFTER, VANISH_FOR_S = 5, 1.5
+SILENT_AFTER = 5
+
 FaultKind = Literal["nonconforming", "awkward", "transport"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("nonconforming", "awkward", "transport")
 Target = Literal["device", "instrument", "power"]

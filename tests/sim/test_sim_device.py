@@ -26,12 +26,12 @@ import serial
 from harness import spec
 from harness.judge.clauses import CLAUSE_BY_ID
 from harness.sim import instrument, power
-from harness.sim.bench import SimBench
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device import SimDevice
 from harness.sim.faults import FAULTS, by_target, check_faults
 from harness.sim.led import Led
 from harness.sim.led_driver import Demand, Gaps, LedDriver
+from harness.sim.station import SimStation
 
 FAST = {"reboot_ms": 60.0}
 
@@ -696,7 +696,7 @@ def _scpi(resource: str, line: str, answer: bool) -> str:
 
 
 def test_bench_supply_powers_the_device(tmp_path: Path) -> None:
-    with SimBench(SimDeviceConfig(seed=2, reboot_ms=50)) as bench:
+    with SimStation(SimDeviceConfig(seed=2, reboot_ms=50)) as bench:
         station = tomllib.loads(bench.write_station(tmp_path / "st.toml").read_text())
         assert station["dut"]["port"] == str(bench.device.link_path)
         assert station["photodiode"]["visible_v"] == 0.5

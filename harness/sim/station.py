@@ -1,4 +1,4 @@
-"""SimBench: a whole simulated station — glasses, photodiode instrument, bench supply.
+"""SimStation: a whole simulated station — glasses, photodiode instrument, bench supply.
 
 The three share one `Led` (what the device lights is what the photodiode sees) and the
 supply really powers the device. With a supply the device starts unpowered, as behind a
@@ -20,7 +20,7 @@ from harness.sim.led import Led
 from harness.sim.power import SimPowerSupply
 
 
-class SimBench:
+class SimStation:
     """Start, describe (`write_station`) and stop one simulated station."""
 
     def __init__(
@@ -63,7 +63,7 @@ class SimBench:
         else:
             self.device.power_off()
 
-    def start(self) -> SimBench:
+    def start(self) -> SimStation:
         """Listen on every port; the device boots now unless a supply feeds it."""
         try:
             self.instrument.start()
@@ -84,7 +84,7 @@ class SimBench:
         self.device.stop()
         self._started = False
 
-    def __enter__(self) -> SimBench:
+    def __enter__(self) -> SimStation:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,131 @@
+"""The simulated device's life: reboot, factory reset, boot, power, vanishing, console noise.
+
+A mixin of `SimDevice` (it shares the device's state), kept apart so each module stays
+small enough to read.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness import spec
+from harness.sim import console
+from harness.sim.device_clock import DeviceClock
+from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, Power, Reply
+from harness.sim.faults import VANISH_FOR_S
+
+NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
+FLOOD_CHUNK = 16 * 1024
+
+
+class Lifecycle:
+    """Restarts, power and the hardware around the device's main loop."""
+
+    def _cmd_device_reboot(self, args: dict[str, Any], t: float, reply: Reply) -> None:
+        self._shutdown("reboot", t, reply)
+
+    def _cmd_device_factory_reset(self, args: dict[str, Any], t: float, reply: Reply) -> None:
+        self._shutdown("factory_reset", t, reply)
+
+    def _shutdown(self, reason: str, t: float, reply: Reply) -> None:
+        """Stop the recording, LED off, answer, go silent, boot again."""
+
+        def go_down(_: dict[str, Any] | None = None) -> None:
+            self.driver.clear()
+            self._render()
+            reply({})
+            self._gen += 1
+            self._power = Power.BOOTING
+            self._enter_reset(reason)
+            self._at(time.monotonic() + self.config.reboot_ms / 1000, lambda: self._boot(reason))
+
+        rec = self._recording
+        if rec is not None and not rec.stopping:
+            self._stop(rec, "power", t, go_down)
+        else:
+            go_down()
+
+    def _enter_reset(self, cause: str) -> None:
+        """What a reboot, factory reset or power loss forgets (faults decide what survives)."""
+        self._lines.clear()
+        self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
+        keeps = {
+            "reboot": "consent_persists",
+            "factory_reset": "reset_keeps_consent",
+            "power_loss": "consent_persists",
+        }[cause]
+        if not self.has(keeps):
+            self._consent = dict.fromkeys(spec.SCOPES, False)
+        if cause == "factory_reset" and not self.has("reset_keeps_artifacts"):
+            self.storage.erase()
+
+    def _boot(self, reason: str) -> None:
+        cfg = self.config
+        now = time.monotonic()
+        self.boot_count += 1
+        if self.boot_count == 1 and cfg.clock_offset_us is not None:
+            offset = cfg.clock_offset_us
+        else:
+            offset = self._rng.randint(cfg.boot_offset_min_us, cfg.boot_offset_max_us)
+        self.clock = DeviceClock(now, offset, cfg.drift_ppm)
+        self._power = Power.UP
+        self._requests_this_boot = 0
+        self._belief = False
+        self.storage.rebuild_index()
+        for line in console.banner(MODEL, FIRMWARE, self.serial_number, reason):
+            self._console(line)
+        self._emit("boot", now, reason=reason)
+        self._at(now + TICK_S, self._tick)
+        if cfg.chatter > 0:
+            self._chatter()
+        if self.has("bad_utf8"):
+            self._noise()
+        self.booted.set()
+
+    def _power_off(self) -> None:
+        if self._power is Power.OFF:
+            return
+        self._gen += 1
+        self._power = Power.OFF
+        self._enter_reset("power_loss")
+        self._belief = False
+        self.driver.clear()
+        self._render()
+        self.reactor.drop_output()
+
+    def _power_on(self) -> None:
+        if self._power is Power.OFF:
+            self._power = Power.BOOTING
+            self._at(
+                time.monotonic() + self.config.reboot_ms / 1000, lambda: self._boot("power_on")
+            )
+
+    def _set_covered(self, covered: bool) -> None:
+        self.indicator_covered = covered
+        rec = self._recording
+        if covered and self.config.tamper_detect and rec is not None and not rec.stopping:
+            self._stop(rec, "indicator_fault", time.monotonic())
+
+    def _vanish(self) -> None:
+        """`vanish`: the port disappears, and a new one appears behind the same path later."""
+        self.port.close()
+        self.reactor.drop_output()
+        self._lines.clear()
+        self.reactor.call_at(time.monotonic() + VANISH_FOR_S, self.port.open)
+
+    def _chatter(self) -> None:
+        now = time.monotonic()
+        if self._power is Power.UP:
+            self._console(console.log_line(self._rng, now - self.clock.origin))
+        self._at(now + self._rng.expovariate(self.config.chatter), self._chatter)
+
+    def _noise(self) -> None:
+        self._noise_count += 1
+        self._console(console.noise_line(self._rng, self._noise_count))
+        gap = self._rng.uniform(0.5, 1.5) / NOISE_PER_S
+        self._at(time.monotonic() + gap, self._noise)
+
+    def _flood(self) -> None:
+        if self._power is Power.UP:
+            self.reactor.send(console.flood_chunk(self._rng, FLOOD_CHUNK), console=True)
