@@ -37,9 +37,11 @@ report: setup
 	$(PY) -m reports allure $(RUN_DIR) --out $(OUT)/allure-report
 	$(PY) -m reports build $(RUN_DIR)
 
+## Style and the layers: ruff, then import-linter's contracts (pyproject.toml, docs/architecture.md).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(OUT) .pytest_cache .hypothesis

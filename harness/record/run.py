@@ -155,7 +155,10 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
+    """The checkout's commit, or "none" for an installed package (git is optional)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists() or not (root / "pyproject.toml").is_file():
+        return "none (installed package)"
     try:
         res = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
