@@ -14,16 +14,12 @@ mostly wait on real time (captures, light recordings), which is what a pool over
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import clock_rtts, powered_sim
+from benchmarks.common import EXAMPLE_SUITES, clock_rtts, powered_sim, run_pytest
 from harness.lab.ser2net import Ser2Net, ser2net_binary
-from tests.suites.runner import EXAMPLE_SUITES, ROOT
 
 LAB = "fixtures/lab-sim.toml"
 BLOCKS = 10
@@ -32,12 +28,9 @@ PER_BLOCK = 100
 
 def timed_pytest(args: list[str], timeout_s: float = 600) -> float:
     """Wall seconds of one `pytest` run of the suites (which must pass)."""
-    cmd = [sys.executable, "-m", "pytest", *EXAMPLE_SUITES, "-q", "-p", "no:cacheprovider", *args]
-    began = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
-    seconds = time.monotonic() - began
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-2000:]}")
+    code, stdout, seconds = run_pytest([*EXAMPLE_SUITES, *args], timeout_s)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {code}:\n{stdout[-2000:]}")
     return seconds
 
 

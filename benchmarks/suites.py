@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import ALL_SUITES, run_many, run_suites
 from harness.sim.faults import FAULTS
-from tests.suites.runner import ALL_SUITES, run_many, run_suites
 
 CLEAN_RUNS = 10
 # Faults the state machine is asked to find (one or two per principle; each run may

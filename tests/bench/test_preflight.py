@@ -19,7 +19,7 @@ import pytest
 from harness.bench.preflight import check_hwgrep, check_serial_url, check_visa_resource, preflight
 from harness.bench.station import parse_station
 from harness.errors import ConfigError
-from tests.lab.runs import run_pytest
+from tests.runs import run_pytest
 
 USAGE_ERROR = 4
 
@@ -137,8 +137,8 @@ def test_pytest_stops_with_a_usage_error_and_never_touches_the_dut(
     master, path = pty_master
     station = tmp_path / "bench-9.toml"
     station.write_text(station_text(path, f"TCPIP0::127.0.0.1::{closed_port}::SOCKET"))
-    run = run_pytest(["suites/test_minimum.py", "--station", str(station),
-                      "--report-dir", str(tmp_path / "out")], timeout_s=120)  # fmt: skip
+    run = run_pytest(["suites/test_minimum.py", "--station", str(station)],
+                     report_dir=tmp_path / "out", timeout_s=120)  # fmt: skip
     assert run.returncode == USAGE_ERROR, run.output[-3000:]
     line = _usage_error(run.output)
     assert f"{station}: key photodiode.resource: cannot connect" in line, line
@@ -159,8 +159,8 @@ def test_malformed_lab_file_is_a_usage_error(tmp_path: Path, edit, key, problem)
     lab = tmp_path / "lab.toml"
     lab.write_text(edit('[lab]\nname = "lab-x"\nstations = ["a.toml"]\n'))
     (tmp_path / "a.toml").write_text(station_text("/dev/null", "TCPIP0::127.0.0.1::1::SOCKET"))
-    run = run_pytest(["suites/test_minimum.py", "--lab", str(lab),
-                      "--report-dir", str(tmp_path / "out")], timeout_s=120)  # fmt: skip
+    run = run_pytest(["suites/test_minimum.py", "--lab", str(lab)],
+                     report_dir=tmp_path / "out", timeout_s=120)  # fmt: skip
     assert run.returncode == USAGE_ERROR, run.output[-3000:]
     line = _usage_error(run.output)
     assert f"{lab}: key {key}: " in line and problem in line, line

@@ -11,18 +11,18 @@ it is left not recording.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.knocks.evidence import manifest_intact, outcomes_in_order, recording_at_end
-from tests.suites.runner import ROOT, SuiteRun, run_suites
+from tests.runs import ROOT, Results, Run, pytest_command, run_suites
 
 MINIMUM = ("suites/test_minimum.py",)  # 14 tests: device and link knocks
 INDICATOR = ("suites/test_indicator.py",)  # 7 tests: photodiode instrument knocks
@@ -71,7 +71,7 @@ KNOCKS = [
 ]
 
 
-def run_knock(out: Path, knock: Knock) -> SuiteRun:
+def run_knock(out: Path, knock: Knock) -> Run:
     try:
         return run_suites(out, [knock.fault], knock.suites, timeout_s=bound_s(knock.n_tests))
     except subprocess.TimeoutExpired:
@@ -81,7 +81,7 @@ def run_knock(out: Path, knock: Knock) -> SuiteRun:
 @pytest.mark.parametrize("knock", KNOCKS, ids=[k.fault for k in KNOCKS])
 def test_knock_ends_broken_bounded_with_its_reason(tmp_path: Path, knock: Knock):
     run = run_knock(tmp_path, knock)
-    records = outcomes_in_order(tmp_path)
+    records = run.tests
     n_broken = sum(r["outcome"] == "BROKEN" for r in records)
     print(f"\n[knock] {knock.fault}: run {run.seconds:.1f} s, {n_broken}/{len(records)} BROKEN")
     assert run.seconds < bound_s(knock.n_tests)
@@ -99,8 +99,8 @@ def test_knock_ends_broken_bounded_with_its_reason(tmp_path: Path, knock: Knock)
     else:  # the knock hit the first test; the next ones reconnected and went on
         assert records[0]["outcome"] == "BROKEN"
         assert all(r["outcome"] == "PASS" for r in records[1:]), [r["outcome"] for r in records]
-    manifest, damaged = manifest_intact(tmp_path)
-    assert manifest["complete"] is True and not damaged, damaged
+    damaged = run.damaged()
+    assert run.manifest["complete"] is True and not damaged, damaged
     logs = sorted(tmp_path.glob("tests/*/serial.log"))
     if knock.answers and logs:
         left = [p.parent.name for p in logs if recording_at_end(p.read_text())]
@@ -127,8 +127,7 @@ def _recording_now(out: Path) -> bool:
 
 def test_ctrl_c_mid_recording_seals_the_run_incomplete_and_stops_the_device(tmp_path: Path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "pytest", "suites", "--station", "sim", "--report-dir",
-           str(out), "-p", "no:cacheprovider", "-q"]  # fmt: skip
+    cmd = pytest_command(["suites", "--station", "sim"], report_dir=out)
     # A shell's background job ignores SIGINT and its children inherit that: restore it.
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -153,10 +152,57 @@ def test_ctrl_c_mid_recording_seals_the_run_incomplete_and_stops_the_device(tmp_
     assert "Traceback" not in output and "INTERNALERROR" not in output, output[-3000:]
     summary = (out / "summary.json").read_text()
     assert '"complete": false' in summary
-    manifest, damaged = manifest_intact(out)
-    assert manifest["complete"] is False and not damaged, damaged
-    assert "tests.jsonl" in manifest["files"], "the finished tests' evidence is kept"
+    results = Results(out)
+    damaged = results.damaged()
+    assert results.manifest["complete"] is False and not damaged, damaged
+    assert "tests.jsonl" in results.manifest["files"], "the finished tests' evidence is kept"
     left = [
         p.parent.name for p in out.glob("tests/*/serial.log") if recording_at_end(p.read_text())
     ]
     assert not left, f"the device was left recording by {left}"
+
+
+# -- whether a serial log leaves the device recording ----------------------------------------
+
+REQUEST_MARK = " > message "
+DEVICE_MARK = " < message "
+
+
+def recording_at_end(serial_log: str) -> bool | None:
+    """Whether the device was recording when this serial log ends, as far as it tells.
+
+    Follows requests (by id) and their responses, and `capture.end` events: a successful
+    `record.start` starts a recording; `record.stop`, a `capture.end` of it, or a `state`
+    showing `recording: null` ends it. None if the log shows no recording at all.
+    """
+    cmds: dict[int, str] = {}
+    recording: bool | None = None
+    for line in serial_log.splitlines():
+        if REQUEST_MARK in line:
+            msg = _json(line.split(REQUEST_MARK, 1)[1])
+            if isinstance(msg.get("id"), int):
+                cmds[msg["id"]] = str(msg.get("cmd"))
+            continue
+        if DEVICE_MARK not in line:
+            continue
+        msg = _json(line.split(DEVICE_MARK, 1)[1])
+        if msg.get("event") == "capture.end" and "session" in msg:
+            recording = False
+            continue
+        cmd = cmds.get(msg.get("id", -1)) if msg.get("ok") is True else None
+        result = msg.get("result") or {}
+        if cmd == "record.start":
+            recording = True
+        elif cmd == "record.stop":
+            recording = False
+        elif cmd == "state" and recording is not None:
+            recording = result.get("recording") is not None
+    return recording
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

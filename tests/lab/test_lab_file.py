@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.lab.labfile import DEFAULT_LEASE_DIR, load_lab
-from tests.lab.runs import STATION
+from tests.lab.stations import STATION
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = """

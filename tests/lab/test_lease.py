@@ -14,7 +14,7 @@ import pytest
 from harness.bench.station import parse_station
 from harness.errors import LeaseError
 from harness.lab.lease import holder_of, lease_one, try_lease, wait_for_free
-from tests.lab.runs import STATION
+from tests.lab.stations import STATION
 
 A, B = (parse_station(STATION.format(name=n), f"{n}.toml") for n in ("bench-a", "bench-b"))
 

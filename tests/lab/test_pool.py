@@ -12,7 +12,7 @@ import pytest
 
 from harness.lab.labfile import load_lab
 from harness.lab.lease import try_lease
-from tests.lab.runs import ROOT, jsonl, read_json, run_pytest
+from tests.runs import ROOT, read_json, run_pytest
 
 LAB = str(ROOT / "fixtures/lab-sim.toml")
 SUITE = "suites/test_minimum.py"
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def test_two_workers_split_the_tests_over_two_stations(tmp_path: Path):
     out, leases = tmp_path / "out", tmp_path / "leases"
     run = run_pytest([SUITE, "--lab", LAB, "-n", "2", "--dist", "load",
-                      "--report-dir", str(out), "--lease-dir", str(leases)])  # fmt: skip
+                      "--lease-dir", str(leases)], report_dir=out)  # fmt: skip
     assert run.returncode == 0, run.output[-4000:]
     lab = read_json(out / "lab-summary.json")
     assert lab["verdict"] == "PASS" and lab["complete"] and lab["dist"] == "load"
@@ -36,9 +36,9 @@ def test_two_workers_split_the_tests_over_two_stations(tmp_path: Path):
         summary = read_json(out / name / "summary.json")
         assert summary["station"] == name and summary["complete"]
         assert summary["dut"]["serial_number"] == st["dut"]["serial_number"]
-        records = jsonl(out / name / "tests.jsonl")
+        records = read_json(out / name / "tests.jsonl")
         assert records and all(r["station"] == name for r in records)
-        assert all(r["station"] == name for r in jsonl(out / name / "measurements.jsonl"))
+        assert all(r["station"] == name for r in read_json(out / name / "measurements.jsonl"))
         names = {r["test"] for r in records}
         assert not names & seen, "a test ran on both stations under --dist load"
         seen |= names
@@ -54,8 +54,8 @@ def test_a_station_leased_elsewhere_is_not_used(tmp_path: Path):
     out, leases = tmp_path / "out", tmp_path / "leases"
     sim_a = load_lab(LAB).station("sim-a")
     with try_lease(sim_a, leases, "another run"):  # type: ignore[union-attr]
-        run = run_pytest([SUITE, "-k", "photo", "--lab", LAB, "--report-dir", str(out),
-                          "--lease-dir", str(leases)])  # fmt: skip
+        run = run_pytest([SUITE, "-k", "photo", "--lab", LAB, "--lease-dir", str(leases)],
+                         report_dir=out)  # fmt: skip
     assert run.returncode == 0, run.output[-4000:]
     assert not (out / "sim-a").exists()
     assert read_json(out / "sim-b" / "summary.json")["verdict"] == "PASS"
@@ -64,7 +64,7 @@ def test_a_station_leased_elsewhere_is_not_used(tmp_path: Path):
 
 
 def test_more_workers_than_stations_is_a_usage_error(tmp_path: Path):
-    run = run_pytest([SUITE, "--lab", LAB, "-n", "3", "--report-dir", str(tmp_path)])
+    run = run_pytest([SUITE, "--lab", LAB, "-n", "3"], report_dir=tmp_path)
     assert run.returncode == 4
     assert "3 xdist workers but only 2 stations" in run.output
 
@@ -79,8 +79,8 @@ def test_a_lab_whose_stations_are_all_taken_is_a_usage_error(tmp_path: Path):
     leases = tmp_path / "leases"
     held = [try_lease(st, leases, "another run") for st in load_lab(lab_file).stations]
     try:
-        run = run_pytest([SUITE, "--lab", str(lab_file), "-n", "2", "--lease-dir", str(leases),
-                          "--report-dir", str(tmp_path / "out")])  # fmt: skip
+        run = run_pytest([SUITE, "--lab", str(lab_file), "-n", "2", "--lease-dir", str(leases)],
+                         report_dir=tmp_path / "out")  # fmt: skip
     finally:
         for lease in held:
             if lease is not None:

@@ -16,7 +16,7 @@ import pytest
 from harness.bench.simproc import SimProcess
 from harness.bench.station import load_station
 from harness.lab.ser2net import Ser2Net, ser2net_binary, ser2net_yaml
-from tests.lab.runs import read_json, run_pytest
+from tests.runs import run_pytest
 
 SUITES = (
     "suites/test_indicator.py",
@@ -59,8 +59,8 @@ def networked_station(tmp_path: Path) -> Iterator[Path]:
 @pytest.mark.slow
 def test_suites_pass_through_ser2net_rfc2217(tmp_path: Path, networked_station: Path):
     out = tmp_path / "out"
-    run = run_pytest([*SUITES, "--station", str(networked_station), "--report-dir", str(out)])
-    summary = read_json(out / "summary.json")
+    run = run_pytest([*SUITES, "--station", str(networked_station)], report_dir=out)
+    summary = run.summary
     assert run.returncode == 0 and summary["verdict"] == "PASS", (
         f"{summary.get('deviations')}\n{run.output[-4000:]}"
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
+
+from tests.runs import read_json
 
 pytest_plugins = ["pytester"]
 
@@ -63,7 +63,7 @@ def test_verdicts_summary_and_exit_code(pytester: pytest.Pytester) -> None:
     res = run(pytester, "--station", "sim", "--report-dir", str(out))
     res.assert_outcomes(passed=3, failed=3, skipped=1)
     assert res.ret == 1
-    s = json.loads((out / "summary.json").read_text())
+    s = read_json(out / "summary.json")
     v = {
         c: s["clauses"][c]["verdict"]
         for c in ("MIN-1", "MIN-2", "MIN-3", "CON-1", "CON-2", "IND-1")
@@ -82,7 +82,7 @@ def test_verdicts_summary_and_exit_code(pytester: pytest.Pytester) -> None:
     logs = list(out.glob("tests/*test_pass*/serial.log"))
     assert logs and '"cmd":"state"' in logs[0].read_text()
     assert list(out.glob("tests/*light_fixture*/light-1*.png"))
-    man = json.loads((out / "manifest.json").read_text())
+    man = read_json(out / "manifest.json")
     assert man["complete"] and "summary.json" in man["files"]
     assert list((out / "allure-results").glob("*-result.json"))
     # the test that left a recording running: the fixture stopped it afterwards

@@ -11,17 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rundirs import (
-    BENCH_FAULT_PROBE,
-    REPO,
-    MakeRun,
-    make_summary,
-    run_pytest,
-    run_reports,
-    tiny_png,
-)
 
 from harness.record.rundir import RunDir, safe_name
+from tests.reports.handmade import MakeRun, make_summary, tiny_png
+from tests.runs import ROOT, run_module, run_pytest
+
+# A test that loses its bench mid-way, run alongside the real suite: the plugin must
+# call it BROKEN and Allure must file it as broken, not failed.
+BENCH_FAULT_PROBE = """
+import pytest
+from harness.errors import TransportError
+
+
+@pytest.mark.clause("MIN-4")
+def test_bench_link_lost(dut):
+    raise TransportError("serial link lost: the USB hub dropped the DUT")
+"""
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +40,7 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = run_pytest(
         [
             "suites/test_minimum.py", "-k", "metadata or deleted or bench_link", str(probe),
-            "--rootdir", str(REPO), "--station", "sim", "--sim-fault", "extra_metadata",
+            "--rootdir", str(ROOT), "--station", "sim", "--sim-fault", "extra_metadata",
             "--report-dir", str(run_dir),
         ]
     )  # fmt: skip
@@ -50,7 +55,7 @@ def consent_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     work = tmp_path_factory.mktemp("consent")
     station = work / "lab-sim.toml"
     station.write_text(
-        (REPO / "fixtures" / "sim.toml").read_text() + "\n[limits]\nrevoke_ms = 900\n"
+        (ROOT / "fixtures" / "sim.toml").read_text() + "\n[limits]\nrevoke_ms = 900\n"
     )
     a, b = work / "a", work / "b"
     res = run_pytest(
@@ -60,7 +65,7 @@ def consent_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
         ]
     )  # fmt: skip
     assert (a / "summary.json").is_file(), res.stdout[-3000:] + res.stderr[-3000:]
-    rerun = run_reports("rerun", str(a), "--station", "sim", "--report-dir", str(b))
+    rerun = run_module("reports", ["rerun", str(a), "--station", "sim", "--report-dir", str(b)])
     assert (b / "summary.json").is_file(), rerun.stdout[-3000:] + rerun.stderr[-3000:]
     return a, b, rerun.stdout
 

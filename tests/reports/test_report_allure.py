@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rundirs import REPO, make_summary, node_missing, read_json, run_pytest
 
 from harness.record.allure_files import (
     CATEGORIES,
@@ -19,6 +19,13 @@ from harness.record.allure_files import (
     write_environment,
 )
 from reports.allure_report import CONFIG, pinned_version, render
+from tests.reports.handmade import make_summary
+from tests.runs import ROOT, read_json, run_pytest
+
+node_missing = pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None,
+    reason="needs node and npm (apt-get install nodejs npm)",
+)
 
 TINY_SUITE = """
 import pytest
@@ -254,5 +261,5 @@ def test_allure3_single_file_report(tmp_path: Path) -> None:
 
 def test_the_pinned_version_is_exact() -> None:
     assert re.fullmatch(r"3\.\d+\.\d+", pinned_version())
-    lock = read_json(REPO / "reports" / "node" / "package-lock.json")
+    lock = read_json(ROOT / "reports" / "node" / "package-lock.json")
     assert lock["packages"]["node_modules/allure"]["version"] == pinned_version()

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from markupsafe import escape
-from rundirs import MakeRun, make_summary, measurement
 
 from harness.judge.clauses import CLAUSES
 from reports.__main__ import main
 from reports.build import build
 from reports.digest import WORST_ROWS, reason_for, verdict_for
+from tests.reports.handmade import MakeRun, make_summary, measurement
 
 HOSTILE = '<script>alert("x")</script>'
 

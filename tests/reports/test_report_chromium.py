@@ -11,10 +11,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from rundirs import MakeRun, make_summary
 
 from harness.judge.clauses import CLAUSES
 from reports.build import build
+from tests.reports.handmade import MakeRun, make_summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

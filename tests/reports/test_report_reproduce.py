@@ -9,7 +9,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from rundirs import REPO, MakeRun, make_summary, measurement, read_json
 
 from harness.bench.station import parse_station
 from reports.__main__ import main
@@ -17,8 +16,10 @@ from reports.compare import compare, compatible, subject_kind
 from reports.rerun import plan, selection, station_copy
 from reports.rundata import load_run
 from reports.tomlw import dumps
+from tests.reports.handmade import MakeRun, make_summary, measurement
+from tests.runs import ROOT, read_json
 
-LAB_STATION = REPO / "fixtures" / "bench-3.example.toml"
+LAB_STATION = ROOT / "fixtures" / "bench-3.example.toml"
 
 
 def test_toml_writer_round_trips_a_station() -> None:

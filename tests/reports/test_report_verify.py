@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from rundirs import MakeRun
 
 from reports.__main__ import main
 from reports.errors import ReportError
 from reports.keygen import PRIVATE_NAME, PUBLIC_NAME, keygen
 from reports.sign import sign
 from reports.verify import check
+from tests.reports.handmade import MakeRun
+from tests.runs import read_json
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_signature_fails_when_manifest_is_edited(
     sign(run, priv)
     log = serial_log(run)
     log.write_text("forged\n")
-    manifest = json.loads((run / "manifest.json").read_text())
+    manifest = read_json(run / "manifest.json")
     rel = log.relative_to(run).as_posix()
     manifest["files"][rel] = {"sha256": hashlib.sha256(b"forged\n").hexdigest(), "bytes": 7}
     (run / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -32,6 +32,7 @@ from harness.sim.faults import FAULTS, by_target, check_faults
 from harness.sim.led import Led
 from harness.sim.led_driver import Demand, Gaps, LedDriver
 from harness.sim.station import SimStation
+from tests.runs import run_module
 
 FAST = {"reboot_ms": 60.0}
 
@@ -742,18 +743,7 @@ def test_serve_writes_the_station_and_stops_on_sigterm(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.sim",
-            "serve",
-            "--station-out",
-            str(out),
-            "--fault",
-            "nope",
-        ],
-        capture_output=True,
-        timeout=30,
+    bad = run_module(
+        "harness.sim", ["serve", "--station-out", str(out), "--fault", "nope"], timeout_s=30
     )
-    assert bad.returncode == 2 and b"unknown fault" in bad.stderr
+    assert bad.returncode == 2 and "unknown fault" in bad.stderr

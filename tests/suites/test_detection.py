@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.sim.faults import FAULTS
-from tests.suites.runner import ALL_SUITES, run_many
+from tests.runs import ALL_SUITES, run_many
 
 NONCONFORMING = sorted(n for n, f in FAULTS.items() if f.kind == "nonconforming")
 AWKWARD = sorted(n for n, f in FAULTS.items() if f.kind == "awkward")

@@ -1,58 +1,16 @@
-"""Helpers for the report tests: running pytest and `python -m reports`, hand-made summaries."""
+"""Hand-made run directories' contents for the report tests: summaries, measurements, a plot."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from harness.judge.clauses import CLAUSES, DEFAULT_LIMITS
 from harness.judge.verdict import DECISION_RULE
+from tests.runs import ROOT
 
 MakeRun = Callable[..., Path]  # the make_run fixture: make_run(summary, finish=, png=)
-
-REPO = Path(__file__).resolve().parents[2]
-RUN_TIMEOUT_S = 300
-
-# A test that loses its bench mid-way, run alongside the real suite: the plugin must
-# call it BROKEN and Allure must file it as broken, not failed.
-BENCH_FAULT_PROBE = """
-import pytest
-from harness.errors import TransportError
-
-
-@pytest.mark.clause("MIN-4")
-def test_bench_link_lost(dut):
-    raise TransportError("serial link lost: the USB hub dropped the DUT")
-"""
-
-node_missing = pytest.mark.skipif(
-    shutil.which("node") is None or shutil.which("npm") is None,
-    reason="needs node and npm (apt-get install nodejs npm)",
-)
-
-
-def run_pytest(args: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q"]
-    return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
-    )
-
-
-def run_reports(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reports", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
-    )  # fmt: skip
-
-
-# -- hand-made run directories ----------------------------------------------------------
 
 
 def measurement(clause: str, name: str, value: float, **kw: Any) -> dict[str, Any]:
@@ -118,7 +76,7 @@ def make_summary(**overrides: Any) -> dict[str, Any]:
             }
         },
         "deviations": [],
-        "station_file": str(REPO / "fixtures" / "sim.toml"),
+        "station_file": str(ROOT / "fixtures" / "sim.toml"),
         "station_config": {"station": {"name": "sim"}, "sim": {"seed": 1, "faults": []}},
         "versions": {"python": "3.11.7", "pytest": "9"},
         "harness": {"version": "0.1.0", "git_commit": "abc"},
@@ -155,7 +113,3 @@ def tiny_png() -> bytes:
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
