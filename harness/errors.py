@@ -2,7 +2,10 @@
 
 A `BenchFault` means the bench itself failed (serial link, instrument, station): the
 result is BROKEN, never a clause FAIL. A `DeviceError` is the device answering
-`ok: false`, which is evidence about the device, not a bench fault.
+`ok: false`, and a `ResponseBreach` a response that lacks or garbles a field the protocol
+names: both are evidence about the device, not bench faults (clauses.md "What counts as
+evidence": a device must not turn its own nonconformance into BROKEN). A `ClauseFailure`
+carries verdicts as data, so no verdict is ever read from an exception's text.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ class ResponseTimeout(TransportError):
 
 
 class ProtocolError(TransportError):
-    """The device broke the wire protocol (e.g. a response that cannot belong to the request)."""
+    """The link carries something no request can own (a duplicate or unknown response id):
+    the bench can no longer tell which answer is which."""
 
 
 class InstrumentError(BenchFault):
@@ -52,3 +56,23 @@ class DeviceError(TallyError):
         self.code = code
         self.message = message
         self.cmd = cmd
+
+
+class ResponseBreach(TallyError):
+    """A response that parses but lacks a field the protocol names, or has it malformed:
+    the device breaks the protocol, which FAILs the clauses that command serves."""
+
+    def __init__(self, cmd: str, detail: str) -> None:
+        super().__init__(f"{cmd}: {detail}")
+        self.cmd = cmd
+        self.detail = detail
+
+
+class ClauseFailure(TallyError):
+    """A check that is not a measurement gave verdicts (FAIL or INCONCLUSIVE) for clauses;
+    the verdicts travel as data from here to the summary, Allure and the report."""
+
+    def __init__(self, verdicts: dict[str, str], reason: str) -> None:
+        super().__init__(reason)
+        self.verdicts = dict(verdicts)  # clause id -> verdict value ("FAIL", "INCONCLUSIVE")
+        self.reason = reason

@@ -115,13 +115,17 @@ def worst_rows(ms: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def verdict_for(test: Mapping[str, Any], cid: str) -> str:
-    """What one test's outcome means for one clause (harness.judge.verdict.TestOutcome.verdict_for):
-    a failure that names its clauses counts only for those."""
-    outcome = str(test.get("outcome", "NOT_TESTED"))
-    blamed = test.get("blamed") or []
-    if outcome in (Verdict.FAIL, Verdict.INCONCLUSIVE) and blamed:
-        return outcome if cid in blamed else Verdict.PASS.value
-    return outcome
+    """What one test's outcome means for one clause (harness.judge.verdict.TestOutcome):
+    the clause verdicts it carries as data, BROKEN for the clauses of a broken test, and
+    otherwise its own PASS or NOT_TESTED (never read from its reason's text)."""
+    verdicts = test.get("verdicts")
+    if isinstance(verdicts, Mapping) and cid in verdicts:
+        return Verdict.parse(verdicts[cid]).value
+    outcome = Verdict.parse(test.get("outcome", "NOT_TESTED"))
+    clauses = test.get("clauses")
+    if outcome == Verdict.BROKEN:
+        return outcome.value if isinstance(clauses, list) and cid in clauses else "PASS"
+    return outcome.value if outcome in (Verdict.PASS, Verdict.NOT_TESTED) else "PASS"
 
 
 def reason_for(reason: Any, cid: str) -> str:

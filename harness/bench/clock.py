@@ -14,7 +14,7 @@ import bisect
 import threading
 from dataclasses import dataclass
 
-from harness.errors import ProtocolError
+from harness.errors import ProtocolError, ResponseBreach
 from harness.judge.timebase import Mapped
 from harness.spec import MAX_DRIFT_PPM
 from harness.wire.client import DeviceClient
@@ -63,7 +63,9 @@ class ClockSync:
         with self._lock:
             pts = self._points.setdefault(epoch, [])
             if pts and point.device_s < pts[-1].device_s:
-                raise ProtocolError("device clock went backwards within one power session")
+                raise ResponseBreach(
+                    "clock", "device clock went backwards within one power session"
+                )
             pts.append(point)
 
     def points(self, epoch: int) -> list[SyncPoint]:

@@ -101,3 +101,37 @@ class Limits:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "limits": dict(self.values), "overridden": list(self.overridden)}
+
+
+# The clauses a capture must be observed for (clauses.md "Nothing observed is not a PASS").
+CAPTURE_CLAUSES = ("IND-1", "IND-2", "IND-3", "IND-4", "IND-5", "MIN-1", "MIN-2", "MIN-3")
+
+# Which clauses each command of the protocol serves: a mandatory command refused
+# (UNSUPPORTED, UNKNOWN_COMMAND, BUSY outside its cases, an error a conforming device would
+# not give) or answered without a named field FAILs these (clauses.md "What counts as
+# evidence"; e.g. no artifact.delete fails MIN-4, no device.reboot fails CON-4).
+_TIMING = ("IND-1", "IND-2", "IND-3", "IND-5", "IND-6", "CON-3", "MIN-3")
+COMMAND_SERVES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "clock": _TIMING,
+        "state": ("IND-6", "CON-3", "CON-4"),
+        "consent.grant": (*CAPTURE_CLAUSES, "CON-2", "CON-3"),
+        "consent.revoke": ("CON-1", "CON-3"),
+        "capture.photo": ("IND-1", "IND-2", "IND-4", "IND-5", "MIN-1", "MIN-2", "MIN-3"),
+        "record.start": (*CAPTURE_CLAUSES[:4], "MIN-1", "MIN-2", "MIN-3", "CON-3"),
+        "record.stop": (*CAPTURE_CLAUSES[:4], "MIN-1", "MIN-2", "MIN-3"),
+        "artifact.list": ("CON-1", "CON-2", "CON-4", "MIN-4"),
+        "artifact.info": ("MIN-1", "MIN-2", "MIN-3", "MIN-4"),
+        "artifact.read": ("MIN-1", "MIN-2", "MIN-3", "MIN-4"),
+        "artifact.delete": ("MIN-4",),
+        "indicator.selftest": ("IND-4",),
+        "device.reboot": ("CON-4", "MIN-4"),
+        "device.factory_reset": ("CON-4", "MIN-4"),
+    }
+)
+
+
+def served_by(cmd: str) -> tuple[str, ...]:
+    """The clauses `cmd` serves; `hello` and anything unknown serve every clause (without
+    them nothing can be judged)."""
+    return COMMAND_SERVES.get(cmd, tuple(c.id for c in CLAUSES))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 DECISION_RULE = (
@@ -122,7 +122,13 @@ def count(clause: str, name: str, n: int, *, subject: str = "", detail: str = ""
 
 @dataclass
 class TestOutcome:
-    """What one test contributed to its clauses beyond measurements."""
+    """What one test contributed to its clauses beyond measurements, as data.
+
+    Only measurements and typed clause verdicts are evidence: a test that passed adds
+    nothing (no evidence, no PASS), a skipped one only its reason; a BROKEN test marks the
+    clauses it was meant to serve BROKEN; `verdicts` carries the FAIL / INCONCLUSIVE a
+    typed failure gave each clause.
+    """
 
     __test__ = False  # not a pytest test class, despite its name
 
@@ -131,9 +137,12 @@ class TestOutcome:
     outcome: Verdict
     reason: str = ""
     station: str = ""
-    blamed: tuple[str, ...] = ()  # for a FAIL naming its clauses: only these get it
+    verdicts: Mapping[str, Verdict] = field(default_factory=dict)
 
-    def verdict_for(self, clause: str) -> Verdict:
-        if self.outcome in (Verdict.FAIL, Verdict.INCONCLUSIVE) and self.blamed:
-            return self.outcome if clause in self.blamed else Verdict.PASS
-        return self.outcome
+    def verdict_for(self, clause: str) -> Verdict | None:
+        """What this outcome adds to `clause`'s verdict (None: nothing)."""
+        if clause in self.verdicts:
+            return self.verdicts[clause]
+        if self.outcome == Verdict.BROKEN and clause in self.clauses:
+            return Verdict.BROKEN
+        return None

@@ -5,46 +5,41 @@ pytest exits 0 only when the run's verdict is PASS.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.errors import DeviceError
+from harness.errors import ClauseFailure
 from harness.judge.clauses import CLAUSE_BY_ID
 from harness.judge.verdict import TestOutcome, Verdict, worst
 from harness.pytestplugin.markers import clauses_of
-from harness.pytestplugin.outcomes import classify
+from harness.pytestplugin.outcomes import Outcome, classify
 from harness.pytestplugin.session import EVIDENCE_KEY, current_run
 
-OUTCOME_KEY = pytest.StashKey[list[tuple[Verdict, str]]]()
+OUTCOME_KEY = pytest.StashKey[list[Outcome]]()
 START_KEY = pytest.StashKey[float]()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Device refusals become failures; failing measurements fail the test."""
+    """Failing measurements fail the test, as a typed `ClauseFailure` naming their clauses."""
     if current_run(item.config) is None:
         return (yield)
-    try:
-        result = yield
-    except DeviceError as exc:
-        if exc.code == "UNSUPPORTED":
-            pytest.skip(f"NOT_TESTED: the device does not offer {exc.cmd}")
-        raise AssertionError(f"device answered an error it should not have: {exc}") from exc
+    result = yield
     ev = item.stash.get(EVIDENCE_KEY, None)
-    if ev is not None:
-        bad = ev.failures()
-        if bad:
-            lines = [
-                f"{m.clause} {m.verdict.value}: {m.name} = {m.value:.4g} {m.unit} "
-                f"(U = {m.uncertainty:.2g}, limit {m.comparison} {m.limit:g}) "
-                f"{m.subject} {m.detail}"
-                for m in bad[:20]
-            ]
-            raise AssertionError("\n".join(lines))
+    bad = ev.failures() if ev is not None else []
+    if bad:
+        verdicts: dict[str, str] = {}
+        for m in bad:
+            verdicts[m.clause] = worst([Verdict(verdicts.get(m.clause, "PASS")), m.verdict]).value
+        lines = [
+            f"{m.clause} {m.verdict.value}: {m.name} = {m.value:.4g} {m.unit} "
+            f"(U = {m.uncertainty:.2g}, limit {m.comparison} {m.limit:g}) {m.subject} {m.detail}"
+            for m in bad[:20]
+        ]
+        raise ClauseFailure(verdicts, "\n".join(lines))
     return result
 
 
@@ -59,17 +54,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         item.stash[START_KEY] = time.monotonic()
     phases.append(classify(report, call))
     if call.when == "teardown":
-        verdict = worst([v for v, _ in phases])
-        if verdict == Verdict.PASS and any(v == Verdict.NOT_TESTED for v, _ in phases):
+        verdict = worst([o.verdict for o in phases])
+        if verdict == Verdict.PASS and any(o.verdict == Verdict.NOT_TESTED for o in phases):
             verdict = Verdict.NOT_TESTED  # a skip, with setup and teardown passing, is no PASS
-        reason = "; ".join(r for v, r in phases if v == verdict and r)
+        reason = "; ".join(o.reason for o in phases if o.verdict == verdict and o.reason)
+        verdicts: dict[str, Verdict] = {}
+        for o in phases:
+            for cid, v in o.verdicts.items():
+                verdicts[cid] = worst([verdicts.get(cid, Verdict.PASS), v])
         ev = item.stash.get(EVIDENCE_KEY, None)
         if ev is not None:
             ev.finish()
-        clauses = clauses_of(item)
-        blamed = tuple(c for c in clauses if re.search(rf"\b{c}\b", reason))
         run.ledger.test(
-            TestOutcome(item.nodeid, clauses, verdict, reason, run.ledger.station, blamed),
+            TestOutcome(
+                item.nodeid, clauses_of(item), verdict, reason, run.ledger.station, verdicts
+            ),
             time.monotonic() - item.stash.get(START_KEY, time.monotonic()),
         )
         report.user_properties.append(("tally_verdict", verdict.value))

@@ -6,6 +6,7 @@ import pytest
 
 from harness.judge.clauses import CLAUSE_BY_ID, PRINCIPLES
 from harness.pytestplugin.session import current_run
+from harness.record.allure_files import TEST_LABEL
 
 
 def clauses_of(item: pytest.Item) -> tuple[str, ...]:
@@ -30,6 +31,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     label, link = pytest.mark.allure_label, pytest.mark.allure_link
     for item in items:
+        item.add_marker(label(item.nodeid, label_type=TEST_LABEL))  # for settle_statuses
         clauses = clauses_of(item)
         if not clauses:
             continue

@@ -1,41 +1,85 @@
-"""How a test's exception becomes a verdict: bench faults are BROKEN, assertions FAIL."""
+"""How a test's end becomes verdicts: by the type of what ended it, never by its text.
+
+- a `ClauseFailure` carries its clauses' verdicts (FAIL or INCONCLUSIVE) as data;
+- a `DeviceError` or `ResponseBreach` escaping a test is the device refusing, or
+  answering without its named fields, a command the test needed: the clauses that command
+  serves FAIL (clauses.md "What counts as evidence"), whatever the device wrote;
+- a `BenchFault` (or an error caused by one) is BROKEN;
+- anything else is a harness error: BROKEN, with its traceback in the reason.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 
-from harness.errors import BenchFault
-from harness.judge.verdict import Verdict
+from harness.errors import BenchFault, ClauseFailure, DeviceError, ResponseBreach
+from harness.judge.clauses import served_by
+from harness.judge.verdict import Verdict, worst
+
+MAX_REASON = 2000
 
 
-def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Verdict, str]:
-    """One phase of a test as a verdict with its reason."""
+@dataclass
+class Outcome:
+    """One phase of a test (setup, call, teardown) as data."""
+
+    verdict: Verdict
+    reason: str = ""
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # clause -> FAIL/INCONCLUSIVE
+
+
+def device_failure(exc: DeviceError | ResponseBreach) -> ClauseFailure:
+    """A refused or malformed answer to a command the test needed, as a typed failure."""
+    if isinstance(exc, DeviceError):
+        what = f"{exc.cmd or 'a command'} was refused with {exc.code}"
+    else:
+        what = f"{exc.cmd} answered without a valid named field ({exc.detail})"
+    clauses = served_by(exc.cmd)
+    reason = f"the device broke the protocol: {what}; this FAILs {', '.join(clauses)}"
+    return ClauseFailure(dict.fromkeys(clauses, Verdict.FAIL.value), reason)
+
+
+def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Outcome:
+    """One phase of a test as an outcome with its reason and clause verdicts."""
     if report.passed:
-        return Verdict.PASS, ""
+        return Outcome(Verdict.PASS)
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return Verdict.NOT_TESTED, str(reason).removeprefix("Skipped: ")
+        return Outcome(Verdict.NOT_TESTED, str(reason).removeprefix("Skipped: "))
     exc = call.excinfo.value if call.excinfo else None
-    text = f"{type(exc).__name__}: {exc}" if exc is not None else str(report.longrepr)[-500:]
-    if isinstance(exc, BaseExceptionGroup):  # e.g. Hypothesis: several or flaky failures
-        leaves = list(_leaves(exc))
-        text += " — " + " | ".join(f"{type(e).__name__}: {e}"[:300] for e in leaves[:5])
-        if any(isinstance(e, BenchFault) or _caused_by_bench(e) for e in leaves):
-            return Verdict.BROKEN, text
-        if all(isinstance(e, AssertionError | pytest.fail.Exception) for e in leaves):
-            return Verdict.FAIL, text
-        return Verdict.BROKEN, f"harness error: {text}"
-    if isinstance(exc, BenchFault | pytest.UsageError) or (
-        exc is not None and _caused_by_bench(exc)
-    ):
-        return Verdict.BROKEN, text
-    if isinstance(exc, AssertionError | pytest.fail.Exception):
-        if "INCONCLUSIVE" in str(exc) and "FAIL:" not in str(exc):
-            return Verdict.INCONCLUSIVE, text
-        return Verdict.FAIL, text
-    return Verdict.BROKEN, f"harness error: {text}"
+    leaves = list(_leaves(exc)) if isinstance(exc, BaseExceptionGroup) else [exc]
+    if any(isinstance(e, BenchFault | pytest.UsageError) or _caused_by_bench(e) for e in leaves):
+        return Outcome(Verdict.BROKEN, _text(leaves))
+    failures = [_as_failure(e) for e in leaves]
+    if failures and all(f is not None for f in failures):
+        verdicts: dict[str, Verdict] = {}
+        for f in failures:
+            for cid, v in f.verdicts.items():
+                verdicts[cid] = worst([verdicts.get(cid, Verdict.PASS), Verdict(v)])
+        reason = " | ".join(f.reason for f in failures if f is not None)[:MAX_REASON]
+        return Outcome(worst(verdicts.values()), reason, verdicts)
+    return Outcome(Verdict.BROKEN, f"harness error: {_traceback(report)}")
+
+
+def _as_failure(exc: BaseException | None) -> ClauseFailure | None:
+    if isinstance(exc, ClauseFailure) and exc.verdicts:
+        return exc
+    if isinstance(exc, DeviceError | ResponseBreach):
+        return device_failure(exc)
+    return None
+
+
+def _text(leaves: list[BaseException | None]) -> str:
+    return " | ".join(f"{type(e).__name__}: {e}"[:500] for e in leaves if e is not None)[
+        :MAX_REASON
+    ]
+
+
+def _traceback(report: pytest.TestReport) -> str:
+    return str(report.longrepr)[-MAX_REASON:]
 
 
 def _leaves(group: BaseExceptionGroup) -> Iterator[BaseException]:
@@ -46,11 +90,11 @@ def _leaves(group: BaseExceptionGroup) -> Iterator[BaseException]:
             yield e
 
 
-def _caused_by_bench(exc: BaseException) -> bool:
+def _caused_by_bench(exc: BaseException | None) -> bool:
     seen = 0
     while exc is not None and seen < 10:
         if isinstance(exc, BenchFault):
             return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        exc = exc.__cause__ or exc.__context__
         seen += 1
     return False

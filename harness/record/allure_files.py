@@ -20,28 +20,57 @@ from typing import Any
 
 from harness.record.rundir import write_atomic
 
-__all__ = ["write_categories", "write_environment"]
+__all__ = ["settle_statuses", "write_categories", "write_environment"]
 
 MAX_VALUE_CHARS = 400  # a device string longer than this is cut: it is a label, not data
 
-# Allure 2 matches messageRegex against the whole message (Java `matches`), Allure 3
-# searches it (JS `test`); `[\s\S]` spans newlines in both. The harness calls an
-# assertion INCONCLUSIVE only if it names INCONCLUSIVE and no "FAIL:" line.
-INCONCLUSIVE_REGEX = r"^(?![\s\S]*FAIL:)[\s\S]*INCONCLUSIVE[\s\S]*$"
+# Categories by status alone: the run sets each result's status from its typed verdict
+# (`settle_statuses`), so nothing is matched against message text a device could word.
+STATUS_OF = {
+    "PASS": "passed",
+    "FAIL": "failed",
+    "INCONCLUSIVE": "unknown",
+    "BROKEN": "broken",
+    "NOT_TESTED": "skipped",
+}
+TEST_LABEL = "tally_test"  # the test's node id, put on each result at collection
 
 CATEGORIES: list[dict[str, Any]] = [
-    {
-        "name": "Inconclusive (guard band)",
-        "matchedStatuses": ["failed"],
-        "messageRegex": INCONCLUSIVE_REGEX,
-    },
     {"name": "Device non-conformance", "matchedStatuses": ["failed"]},
+    {"name": "Inconclusive (guard band or nothing observed)", "matchedStatuses": ["unknown"]},
     {"name": "Bench fault", "matchedStatuses": ["broken"]},
+    {"name": "Not tested", "matchedStatuses": ["skipped"]},
 ]
 
 
+def settle_statuses(alluredir: str | os.PathLike[str], verdicts: Mapping[str, str]) -> int:
+    """Set each Allure result's status from the test's verdict (by its `tally_test` label);
+    returns how many results were settled. allure-pytest guesses a status from the
+    exception's type; the verdict is the harness's, carried as data."""
+    settled = 0
+    for path in sorted(Path(alluredir).glob("*-result.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        labels = result.get("labels") if isinstance(result, dict) else None
+        test = next(
+            (lb.get("value") for lb in labels or [] if isinstance(lb, dict)
+             and lb.get("name") == TEST_LABEL),
+            None,
+        )  # fmt: skip
+        verdict = verdicts.get(test) if isinstance(test, str) else None
+        if verdict not in STATUS_OF:
+            continue
+        result["status"] = STATUS_OF[verdict]
+        result["labels"] = [*labels, {"name": "tally_verdict", "value": verdict}]
+        write_atomic(path, json.dumps(result).encode())
+        settled += 1
+    return settled
+
+
 def write_categories(alluredir: str | os.PathLike[str]) -> Path:
-    """Write Allure 2 `categories.json` (first match wins, so guard band comes first)."""
+    """Write Allure 2 `categories.json` (matched by the statuses `settle_statuses` set)."""
     path = Path(alluredir) / "categories.json"
     write_atomic(path, (json.dumps(CATEGORIES, indent=2) + "\n").encode())
     return path

@@ -2,7 +2,9 @@
 
 Records are appended to `measurements.jsonl` / `tests.jsonl` as they happen and the
 summary is rewritten after every test, so an interrupted run still says what it found.
-A clause's verdict is the worst of everything tied to it (clauses.md).
+A clause's verdict is the worst of its measurements and of the typed verdicts tests gave
+it; a clause with neither is NOT_TESTED, whatever tests carried its marker (clauses.md
+"What counts as evidence").
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class ClauseRecord:
     measurements: list[dict[str, Any]] = field(default_factory=list)
     tests: set[str] = field(default_factory=set)
     reasons: list[str] = field(default_factory=list)
+    not_tested: list[str] = field(default_factory=list)  # why, when no evidence came
 
 
 class Ledger:
@@ -56,7 +59,7 @@ class Ledger:
         rec = {
             "test": outcome.test,
             "clauses": list(outcome.clauses),
-            "blamed": list(outcome.blamed),
+            "verdicts": {c: v.value for c, v in outcome.verdicts.items()},
             "outcome": outcome.outcome.value,
             "reason": outcome.reason[:2000],
             "station": self.station,
@@ -64,15 +67,17 @@ class Ledger:
         }
         with self._lock:
             self._tests[outcome.test] = rec
-            for cid in outcome.clauses:
+            for cid in dict.fromkeys((*outcome.clauses, *outcome.verdicts)):
                 c = self._clauses.get(cid)
                 if c is None:
                     continue
                 c.tests.add(outcome.test)
                 verdict = outcome.verdict_for(cid)
-                c.verdicts.append(verdict)
-                if verdict != Verdict.PASS and outcome.reason:
+                if verdict is not None:
+                    c.verdicts.append(verdict)
                     c.reasons.append(f"{outcome.test}: {outcome.reason[:500]}")
+                elif outcome.outcome == Verdict.NOT_TESTED and outcome.reason:
+                    c.not_tested.append(f"{outcome.test}: {outcome.reason[:500]}")
             if outcome.outcome == Verdict.BROKEN:
                 self._deviations.append(rec)
         self.rundir.append_jsonl("tests.jsonl", rec)
@@ -92,8 +97,11 @@ class Ledger:
             for clause in CLAUSES:
                 c = self._clauses[clause.id]
                 reasons = list(c.reasons)
-                if not c.tests and not c.measurements:
-                    reasons.append("no test exercised this clause in this run")
+                if verdicts[clause.id] == Verdict.NOT_TESTED:
+                    # No evidence, no PASS (clauses.md): say why nothing was measured.
+                    reasons += list(dict.fromkeys(c.not_tested)) or [
+                        "no measurement was taken for this clause in this run"
+                    ]
                 clauses[clause.id] = {
                     "verdict": verdicts[clause.id].value,
                     "principle": clause.principle,

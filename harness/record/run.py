@@ -20,7 +20,7 @@ from harness.bench.station import Station
 from harness.errors import BenchFault, TallyError, TransportError
 from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise
-from harness.record.allure_files import write_categories, write_environment
+from harness.record.allure_files import settle_statuses, write_categories, write_environment
 from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir
 from harness.wire.seriallog import SerialLog
@@ -131,6 +131,8 @@ class TallyRun:
         if alluredir is not None and alluredir.is_dir():
             write_environment(alluredir, summary)
             write_categories(alluredir)
+            tests = summary.get("tests", {})
+            settle_statuses(alluredir, {t: rec["outcome"] for t, rec in tests.items()})
             self._enter_tree(alluredir)
         if complete:
             self.rundir.finish()

@@ -16,7 +16,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness import spec
-from harness.errors import DeviceError, ProtocolError, ResponseTimeout, TransportError
+from harness.errors import (
+    DeviceError,
+    ResponseBreach,
+    ResponseTimeout,
+    TransportError,
+)
 from harness.wire.framing import Line
 from harness.wire.link import SerialLink
 from harness.wire.messages import ArtifactInfo, DeviceState, Event, Hello, Reply, str_list, text
@@ -206,17 +211,17 @@ class DeviceClient:
         if ok is True:
             result = msg.get("result", {})
             if not isinstance(result, dict):
-                raise ProtocolError(f"{cmd}: result should be an object")
+                raise ResponseBreach(cmd, "result should be an object")
             return Reply(cmd, result, sent, received)
         if ok is False:
             err = msg.get("error")
             if not isinstance(err, dict):
-                raise ProtocolError(f"{cmd}: ok is false but there is no error object")
+                raise ResponseBreach(cmd, "ok is false but there is no error object")
             code = text(err, "code", f"{cmd}.error")
             if code not in spec.ERROR_CODES:
-                raise ProtocolError(f"{cmd}: unknown error code {code!r}")
+                raise ResponseBreach(cmd, f"unknown error code {code!r}")
             raise DeviceError(code, text(err, "message", f"{cmd}.error", optional=True), cmd)
-        raise ProtocolError(f"{cmd}: field 'ok' should be a boolean")
+        raise ResponseBreach(cmd, "field 'ok' should be a boolean")
 
     # -- events -----------------------------------------------------------------------
 
@@ -262,7 +267,7 @@ class DeviceClient:
         reply = self.request("clock")
         t_us = reply.result.get("t_us")
         if not isinstance(t_us, int) or isinstance(t_us, bool):
-            raise ProtocolError("clock: field 't_us' should be an integer")
+            raise ResponseBreach("clock", "field 't_us' should be an integer")
         return reply
 
     def state(self) -> DeviceState:

@@ -1,7 +1,8 @@
 """Typed views of what the device says, validated: the device is untrusted.
 
-Every field is checked for type and bounded in size; a malformed result is a protocol
-fault (the bench is BROKEN), not evidence about privacy.
+Every field is checked for type and bounded in size; a result that lacks or garbles a
+field the protocol names is the device breaking the protocol (`ResponseBreach`), which
+fails the clauses the command serves.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import ProtocolError
+from harness.errors import ResponseBreach
 
 MAX_TEXT = 256
 MAX_LIST = 10_000
@@ -20,7 +21,7 @@ def text(d: dict[str, Any], key: str, where: str, *, optional: bool = False) -> 
     if v is None and optional:
         return ""
     if not isinstance(v, str):
-        raise ProtocolError(f"{where}: field {key!r} should be a string, got {_kind(v)}")
+        raise ResponseBreach(where, f"field {key!r} should be a string, got {_kind(v)}")
     return v[:MAX_TEXT]
 
 
@@ -29,16 +30,16 @@ def integer(d: dict[str, Any], key: str, where: str, *, optional: bool = False) 
     if v is None and optional:
         return None
     if not isinstance(v, int) or isinstance(v, bool):
-        raise ProtocolError(f"{where}: field {key!r} should be an integer, got {_kind(v)}")
+        raise ResponseBreach(where, f"field {key!r} should be an integer, got {_kind(v)}")
     return v
 
 
 def str_list(d: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     v = d.get(key)
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise ProtocolError(f"{where}: field {key!r} should be a list of strings")
+        raise ResponseBreach(where, f"field {key!r} should be a list of strings")
     if len(v) > MAX_LIST:
-        raise ProtocolError(f"{where}: field {key!r} has {len(v)} entries (max {MAX_LIST})")
+        raise ResponseBreach(where, f"field {key!r} has {len(v)} entries (max {MAX_LIST})")
     return tuple(x[:MAX_TEXT] for x in v)
 
 
@@ -62,7 +63,7 @@ class Hello:
         w = "hello"
         caps = r.get("capabilities")
         if not isinstance(caps, dict):
-            raise ProtocolError("hello: field 'capabilities' should be an object")
+            raise ResponseBreach("hello", "field 'capabilities' should be an object")
         return cls(
             protocol=text(r, "protocol", w),
             vendor=text(r, "vendor", w),
@@ -110,7 +111,7 @@ class DeviceState:
         recording = None
         if rec is not None:
             if not isinstance(rec, dict):
-                raise ProtocolError("state: field 'recording' should be null or an object")
+                raise ResponseBreach("state", "field 'recording' should be null or an object")
             recording = Recording(
                 kind=text(rec, "kind", "state.recording"),
                 session=text(rec, "session", "state.recording"),
@@ -118,11 +119,11 @@ class DeviceState:
             )
         consent = r.get("consent")
         if not isinstance(consent, dict) or not all(isinstance(v, bool) for v in consent.values()):
-            raise ProtocolError("state: field 'consent' should map scopes to booleans")
+            raise ResponseBreach("state", "field 'consent' should map scopes to booleans")
         indicator = text(r, "indicator", w)
         if indicator not in ("on", "off"):
-            raise ProtocolError(
-                f"state: field 'indicator' should be 'on' or 'off', got {indicator!r}"
+            raise ResponseBreach(
+                "state", f"field 'indicator' should be 'on' or 'off', got {indicator!r}"
             )
         return cls(
             recording=recording,

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness.bench.clock import ClockSync, SyncPoint
-from harness.errors import ProtocolError
+from harness.errors import ProtocolError, ResponseBreach
 
 
 @pytest.mark.parametrize("drift_ppm", [-200.0, 0.0, 200.0])
@@ -63,5 +63,5 @@ def test_clock_going_backwards_within_an_epoch_is_a_protocol_error(sim_device):
     _, c = sim_device()
     sync = ClockSync(c)
     sync.add(1, SyncPoint(10.0, 5.0, 0.001))
-    with pytest.raises(ProtocolError, match="backwards"):
+    with pytest.raises(ResponseBreach, match="backwards"):
         sync.add(1, SyncPoint(11.0, 4.0, 0.001))

@@ -8,18 +8,26 @@ from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir
 from tests.runs import read_json
 
+FAIL, INC = Verdict.FAIL, Verdict.INCONCLUSIVE
+
 
 def test_ledger_gathers_clause_verdicts_and_writes_as_it_goes(tmp_path):
     ledger = Ledger(RunDir(tmp_path), station="s1", limits=Limits())
     ledger.measurement(Measurement("IND-3", "gap", 3.0, "ms", 12.5, "<=", 0.4, test="t1"))
     ledger.test(TestOutcome("t1", ("IND-3",), Verdict.PASS))
     ledger.measurement(Measurement("CON-3", "revoke", 2500, "ms", 1000, "<=", 1, test="t2"))
-    ledger.test(TestOutcome("t2", ("CON-3",), Verdict.FAIL, "CON-3 FAIL: slow", blamed=("CON-3",)))
+    ledger.test(TestOutcome("t2", ("CON-3",), Verdict.FAIL, "slow", verdicts={"CON-3": FAIL}))
+    # A typed failure counts only for the clauses it names, whatever its text says.
     ledger.test(
-        TestOutcome("t3", ("MIN-1", "MIN-2"), Verdict.FAIL, "MIN-2 FAIL", blamed=("MIN-2",))
+        TestOutcome("t3", ("MIN-1", "MIN-2"), Verdict.FAIL, "MIN-1 FAIL", verdicts={"MIN-2": FAIL})
     )
+    ledger.measurement(Measurement("MIN-1", "fields", 0, "count", 0, "<=", test="t3"))
     ledger.test(TestOutcome("t4", ("IND-1",), Verdict.BROKEN, "serial port gone"))
     ledger.test(TestOutcome("t5", ("CON-2",), Verdict.NOT_TESTED, "no audio"))
+    # No evidence, no PASS: a passing test with no measurement gives its clause nothing.
+    ledger.test(TestOutcome("t6", ("CON-1", "MIN-4"), Verdict.PASS))
+    # A typed INCONCLUSIVE (nothing observed) for a clause no test was marked with.
+    ledger.test(TestOutcome("t7", (), Verdict.INCONCLUSIVE, "none", verdicts={"IND-5": INC}))
     on_disk = read_json(tmp_path / "summary.json")
     assert on_disk["complete"] is False  # written before the run finished
     v = ledger.clause_verdicts()
@@ -28,12 +36,17 @@ def test_ledger_gathers_clause_verdicts_and_writes_as_it_goes(tmp_path):
     assert v["MIN-1"] == Verdict.PASS and v["MIN-2"] == Verdict.FAIL
     assert v["IND-1"] == Verdict.BROKEN
     assert v["CON-2"] == Verdict.NOT_TESTED and v["IND-6"] == Verdict.NOT_TESTED
+    assert v["CON-1"] == Verdict.NOT_TESTED and v["MIN-4"] == Verdict.NOT_TESTED
+    assert v["IND-5"] == Verdict.INCONCLUSIVE
     assert ledger.run_verdict() == Verdict.BROKEN
     s = ledger.write_summary(complete=True)
     assert set(s["clauses"]) == {c.id for c in CLAUSES}
-    assert "no test exercised" in s["clauses"]["IND-6"]["reasons"][0]
+    assert "no measurement" in s["clauses"]["IND-6"]["reasons"][0]
+    assert "no measurement" in s["clauses"]["CON-1"]["reasons"][0]
+    assert s["clauses"]["CON-2"]["reasons"] == ["t5: no audio"]
+    assert s["tests"]["t3"]["verdicts"] == {"MIN-2": "FAIL"}
     assert s["deviations"][0]["test"] == "t4"
     lines = read_json(tmp_path / "measurements.jsonl")
-    assert [x["verdict"] for x in lines] == ["PASS", "FAIL"]
+    assert [x["verdict"] for x in lines] == ["PASS", "FAIL", "PASS"]
     manifest = read_json(tmp_path / "manifest.json")
     assert {"summary.json", "measurements.jsonl", "tests.jsonl"} <= set(manifest["files"])

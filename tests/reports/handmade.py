@@ -69,7 +69,7 @@ def make_summary(**overrides: Any) -> dict[str, Any]:
                 "test": test,
                 "outcome": "PASS",
                 "clauses": ["IND-2"],
-                "blamed": [],
+                "verdicts": {},
                 "reason": "",
                 "station": "sim",
                 "duration_s": 1.0,

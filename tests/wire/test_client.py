@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from harness.errors import DeviceError, ProtocolError, ResponseTimeout
+from harness.errors import DeviceError, ResponseBreach, ResponseTimeout
 
 
 def error_code(fn, *args, **kw) -> str:
@@ -136,9 +136,9 @@ def test_awkward_but_good_links_still_work(sim_device):
 def test_malformed_result_is_a_protocol_error():
     from harness.wire.messages import DeviceState
 
-    with pytest.raises(ProtocolError, match="indicator"):
+    with pytest.raises(ResponseBreach, match="indicator"):
         DeviceState.parse({"recording": None, "indicator": "maybe", "consent": {}, "artifacts": 0})
-    with pytest.raises(ProtocolError, match="consent"):
+    with pytest.raises(ResponseBreach, match="consent"):
         DeviceState.parse({"recording": None, "indicator": "on", "consent": [], "artifacts": 0})
 
 
