@@ -25,6 +25,7 @@ def power_cycle(bench: Bench, off_s: float | None = None) -> Event:
     off = off_s if off_s is not None else (cfg.off_s if cfg is not None else 1.0)
     client = bench.client
     client.log.note(f"power cycle: output off for {off:g} s")
+    client.requests.restart("power", time.monotonic())  # claims end with the power
     supply.output(False)
     time.sleep(off)
     mark = client.event_mark

@@ -67,7 +67,6 @@ class PhotodiodeConfig(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     byte_order: Literal["NORM", "SWAP"] = "NORM"
     data_format: Literal["REAL,32", "REAL,64"] = "REAL,32"
-    hysteresis_v: Annotated[float, Field(ge=0)] | None = None
     max_dark_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.5
     max_capture_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from harness.judge.clauses import Limits
 from harness.judge.light import LightTrace
+from harness.judge.statements import check_statements
 from harness.judge.timebase import Mapped
 from harness.judge.timeline import CaptureInterval, IndicatorClaim, Timeline
 from harness.judge.verdict import Measurement
@@ -85,19 +86,26 @@ def check_capture(
         end = trace.t_end
     containing = _containing(lit, first)
     # IND-1: lit throughout [first, last]: a margin >= 0 if one lit interval covers it,
-    # else minus the unlit time inside it.
+    # else minus the unlit time inside it. Unlit stretches whose windowed mean stays within
+    # two standard deviations of its noise below visible_v may be noise: their time goes
+    # into the uncertainty (never into the threshold), so only a clearly dark one FAILs.
+    window = limits["lit_window_ms"] / MS
     if containing is not None and containing.end >= end:
-        cover = min(first - containing.start, containing.end - end)
+        cover, marginal_s = min(first - containing.start, containing.end - end), 0.0
         detail = "one lit interval covers the capture"
     else:
         unlit = _unlit_within(lit, first, end)
         cover = -sum(b - a for a, b in unlit) if unlit else -(end - first)
         if cover == 0.0:
             cover = -trace.interval_s
+        floor = trace.visible_v - 2 * trace.window_noise_v(window, noise.noise_v)
+        marginal_s = sum(b - a for a, b in unlit if trace.min_windowed(a, b, window) >= floor)
         detail = f"unlit for {(-cover) * MS:.1f} ms inside the capture interval"
+        if marginal_s:
+            detail += f" ({marginal_s * MS:.1f} ms of it within the noise of visible_v)"
     out.append(
         Measurement("IND-1", "lit_coverage_margin", cover * MS, "ms", 0.0, ">=",
-                    max(u_first, u_last) * MS, detail=detail, **common)
+                    (max(u_first, u_last) + marginal_s) * MS, detail=detail, **common)
     )  # fmt: skip
     # IND-2: lead of the rising edge over the first frame.
     if containing is not None:
@@ -121,18 +129,15 @@ def check_capture(
             Measurement("IND-3", "longest_dark_gap", value * MS, "ms", limits["max_gap_ms"], "<=",
                         u_gap * MS, detail=f"{len(gaps)} dark gap(s) in the capture", **common)
         )  # fmt: skip
-    # IND-4: brightness over the capture interval.
-    window = limits["lit_window_ms"] / MS
-    if cap.is_photo or end - first < window:
-        level = trace.mean_level(first - window / 2, first + window / 2)
-        n = max(1, int(window / trace.interval_s))
-    else:
-        level = trace.mean_level(first, end)
-        n = max(1, int((end - first) / trace.interval_s))
-    u_level = 2 * noise.noise_v / math.sqrt(n) + noise.reading_u_v
+    # IND-4: the lowest windowed mean inside the capture interval (at the exposure instant
+    # for a photo): bright enough throughout, not on average.
+    dt = trace.interval_s  # at least the sample nearest each end
+    level = trace.min_windowed(first - dt, (first if cap.is_photo else end) + dt, window)
+    u_level = 2 * trace.window_noise_v(window, noise.noise_v) + noise.reading_u_v
     out.append(
-        Measurement("IND-4", "mean_level", level, "V", trace.visible_v, ">=", u_level,
-                    detail="mean photodiode reading over the capture interval", **common)
+        Measurement("IND-4", "lowest_windowed_level", level, "V", trace.visible_v, ">=",
+                    u_level, detail="lowest windowed mean reading inside the capture interval",
+                    **common)
     )  # fmt: skip
     # IND-5: a photo's lit time from exposure on.
     if cap.is_photo:
@@ -212,4 +217,5 @@ def check_timeline(
             continue  # outside the light record: nothing to compare with
         out.extend(check_capture(cap, trace, lit, limits, test, noise))
     out.extend(check_claims(timeline.claims, state_claims, trace, lit, limits, test))
+    out.extend(check_statements(timeline, limits, test))
     return out

@@ -21,9 +21,6 @@ import numpy as np
 
 SANE_V = 1e3  # |reading| above this is an overload marker (DMMs say 9.9E37), not volts
 NOISE_SUBSAMPLE = 200_000  # sample pairs used to estimate the noise
-HYSTERESIS_SIGMAS = 6.0  # default hysteresis: this many σ of the windowed mean...
-HYSTERESIS_MIN_FRACTION = 0.02  # ...but at least this fraction of visible_v...
-HYSTERESIS_MAX_FRACTION = 0.25  # ...and at most this one, so a noisy trace stays usable
 DEFAULT_WINDOW_S = 0.010
 
 
@@ -148,15 +145,12 @@ class LightTrace:
         d = np.abs(v[1::step].astype(np.float64) - v[:-1:step])
         return float(1.4826 * np.median(d) / math.sqrt(2.0))
 
-    def default_hysteresis(self, window_s: float = DEFAULT_WINDOW_S) -> float:
-        """Hysteresis that keeps the windowed mean's noise from chattering across the
-        threshold, bounded to a sensible fraction of `visible_v`."""
+    def window_noise_v(self, window_s: float = DEFAULT_WINDOW_S, noise_v: float = 0.0) -> float:
+        """Standard deviation of one windowed mean: the reading noise (`noise_v`, or the
+        trace's own estimate when 0) over the window's sample count. Noise goes into the
+        uncertainty of what is judged lit, never into the threshold (clauses.md)."""
         w = 2 * self.half_window(window_s) + 1
-        scale = abs(self.visible_v)
-        from_noise = HYSTERESIS_SIGMAS * self.noise_v() / math.sqrt(w)
-        return min(
-            max(from_noise, HYSTERESIS_MIN_FRACTION * scale), HYSTERESIS_MAX_FRACTION * scale
-        )
+        return (noise_v or self.noise_v()) / math.sqrt(w)
 
     # -- windowed level ----------------------------------------------------------------
 
@@ -184,35 +178,25 @@ class LightTrace:
 
     # -- lit intervals and edges -------------------------------------------------------
 
-    def lit_intervals(
-        self, window_s: float = DEFAULT_WINDOW_S, hysteresis_v: float | None = None
-    ) -> list[LitInterval]:
-        """Where the windowed mean is lit, with hysteresis, edges refined on raw samples.
+    def lit_intervals(self, window_s: float = DEFAULT_WINDOW_S) -> list[LitInterval]:
+        """Where the indicator is lit exactly as clauses.md defines it: the windowed mean at
+        or above `visible_v`, nothing below it; edges refined on the raw samples.
 
-        Lit begins where the windowed mean reaches `visible_v` and ends only where it
-        falls below `visible_v - hysteresis_v`. Each start (end) then moves to the first
-        (last) raw sample >= `visible_v` within ±window/2 of the windowed crossing, and to
-        the midpoint between that sample and its dark neighbour.
+        Each start (end) moves to the first (last) raw sample >= `visible_v` within
+        ±window/2 of the windowed crossing, and to the midpoint between that sample and its
+        dark neighbour. A noisy level near the threshold chatters into several intervals:
+        that is what the definition says; the checks put the noise into the uncertainty.
         """
         n = len(self.v)
         if n == 0:
             return []
         vis = self.visible_v
-        hyst = self.default_hysteresis(window_s) if hysteresis_v is None else hysteresis_v
-        if hyst < 0:
-            raise ValueError(f"hysteresis_v must be >= 0, got {hyst}")
         h = self.half_window(window_s)
         m = self.windowed_mean(window_s)
-        keep_s, keep_e = _runs(m >= vis - hyst)
-        above_s, _ = _runs(m >= vis)
-        if len(keep_s) == 0 or len(above_s) == 0:
+        w_start, w_end = _runs(m >= vis)
+        if len(w_start) == 0:
             return []
-        # a keep-run is lit from its first sample at or above visible_v to its end
-        j = np.searchsorted(above_s, keep_s)
-        cand = above_s[np.minimum(j, len(above_s) - 1)]
-        ok = (j < len(above_s)) & (cand < keep_e)
-        w_start, w_last = cand[ok], keep_e[ok] - 1
-
+        w_last = w_end - 1
         raw_s, raw_e = _runs(self._clean >= vis)
         first = _first_raw_lit(raw_s, raw_e, w_start - h, w_start + h, n)
         last = _last_raw_lit(raw_s, raw_e, w_last - h, w_last + h, n)
@@ -227,18 +211,14 @@ class LightTrace:
             out.append(LitInterval(start, end, u, open_start, open_end))
         return out
 
-    def rising_edges(
-        self, window_s: float = DEFAULT_WINDOW_S, hysteresis_v: float | None = None
-    ) -> list[Edge]:
+    def rising_edges(self, window_s: float = DEFAULT_WINDOW_S) -> list[Edge]:
         """Observed turn-on times (not the trace's start if it began lit)."""
-        lit = self.lit_intervals(window_s, hysteresis_v)
+        lit = self.lit_intervals(window_s)
         return [Edge(iv.start, iv.u_s) for iv in lit if not iv.open_start]
 
-    def falling_edges(
-        self, window_s: float = DEFAULT_WINDOW_S, hysteresis_v: float | None = None
-    ) -> list[Edge]:
+    def falling_edges(self, window_s: float = DEFAULT_WINDOW_S) -> list[Edge]:
         """Observed turn-off times (not the trace's end if it ended lit)."""
-        lit = self.lit_intervals(window_s, hysteresis_v)
+        lit = self.lit_intervals(window_s)
         return [Edge(iv.end, iv.u_s) for iv in lit if not iv.open_end]
 
     # -- dark gaps ---------------------------------------------------------------------

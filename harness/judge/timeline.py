@@ -1,20 +1,28 @@
 """One host time axis for device events and light: capture intervals and self-reports.
 
 Device times come through a `DeviceClock` (the bench's `ClockSync`), so each carries the
-uncertainty of the mapping.
-A capture interval runs from its first frame (`capture.frame` seq 0) to its last frame
-(`capture.end.last_frame_us`, or `artifact.info` when the end event is missing); a
-photo's interval is its exposure instant.
+uncertainty of the mapping. A capture interval runs from its first frame (`capture.frame`
+seq 0) to its last frame (`capture.end.last_frame_us`, or `artifact.info` when the end
+event is missing); a photo's interval is its exposure instant.
+
+What the host asked (`CaptureRequest`) decides what a capture is: a `record.start`
+capture is a recording whatever its events call it, and its events are found by the id
+the answer gave, under either key. How the device named it is kept for the statement
+checks (`judge.statements`). An indicator claim lasts until the device's next statement
+about it, or until a restart or power cut ends everything it said.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from harness.judge.timebase import DeviceClock, Mapped
 from harness.wire.messages import ArtifactInfo, Event
+from harness.wire.requests import CaptureRequest
+
+CAPTURE_EVENTS = ("capture.begin", "capture.frame", "capture.end")
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class CaptureInterval:
     first: Mapped
     last: Mapped | None  # None while (or if) the capture never reported its end
     end_reason: str = ""
+    request: CaptureRequest | None = None  # None: a capture the host never asked for
 
     @property
     def is_photo(self) -> bool:
@@ -57,46 +66,59 @@ class IndicatorClaim:
     origin: str  # "event" or "state"
 
 
+def _key(ev: Event) -> tuple[int, str] | None:
+    subject = ev.subject
+    return None if subject is None else (ev.epoch, subject)
+
+
 class Timeline:
     """Capture intervals and indicator claims built from a slice of the event stream."""
 
-    def __init__(self, events: Iterable[Event], sync: DeviceClock) -> None:
+    def __init__(
+        self,
+        events: Iterable[Event],
+        sync: DeviceClock,
+        *,
+        requests: Sequence[CaptureRequest] = (),
+        restarts: Sequence[float] = (),
+        state_claims: Sequence[tuple[Mapped, str]] = (),
+    ) -> None:
         self.events = list(events)
         self.sync = sync
+        self.requests = list(requests)
+        self.restarts = sorted(restarts)
+        self.by_subject: dict[tuple[int, str], list[Event]] = {}
+        for ev in self.events:
+            key = _key(ev)
+            if key is not None and ev.name in CAPTURE_EVENTS:
+                self.by_subject.setdefault(key, []).append(ev)
         self.captures = self._captures()
-        self.claims = self._claims()
+        self.claims = self._claims(state_claims)
 
-    def _map(self, ev: Event, t_us: int | None = None) -> Mapped:
+    def map(self, ev: Event, t_us: int | None = None) -> Mapped:
         return self.sync.to_host(ev.t_us if t_us is None else t_us, ev.epoch)
 
     def _captures(self) -> list[CaptureInterval]:
-        begins: dict[tuple[int, str], Event] = {}
-        firsts: dict[tuple[int, str], Event] = {}
-        ends: dict[tuple[int, str], Event] = {}
-        for ev in self.events:
-            key = (ev.epoch, ev.subject or "")
-            if ev.subject is None:
-                continue
-            if ev.name == "capture.begin":
-                begins.setdefault(key, ev)
-            elif ev.name == "capture.frame" and ev.get("seq") == 0:
-                firsts.setdefault(key, ev)
-            elif ev.name == "capture.end":
-                ends.setdefault(key, ev)
+        asked = {(r.epoch, r.subject): r for r in self.requests}
         out = []
-        for key, first in firsts.items():
-            begin = begins.get(key)
-            kind = str(begin.get("kind", "")) if begin else ""
-            source = str(begin.get("source", "")) if begin else ""
-            if not kind:
-                kind = "photo" if "artifact" in first.fields else "recording"
-            end = ends.get(key)
+        for key, evs in self.by_subject.items():
+            first = next((e for e in evs if e.name == "capture.frame" and e.get("seq") == 0), None)
+            if first is None:
+                continue
+            req = asked.get(key)
+            begin = next((e for e in evs if e.name == "capture.begin"), None)
+            end = next((e for e in evs if e.name == "capture.end"), None)
+            if req is not None:
+                kind, source = req.kind, req.source
+            else:
+                kind = str(begin.get("kind", "")) if begin else ""
+                source = str(begin.get("source", "")) if begin else ""
+                kind = kind or ("photo" if "artifact" in first.fields else "recording")
             last_us = end.get("last_frame_us") if end else None
             if not isinstance(last_us, int) or isinstance(last_us, bool):
                 last_us = None
             if kind == "photo":
                 last_us = first.t_us
-            last = self._map(first, last_us) if last_us is not None else None
             out.append(
                 CaptureInterval(
                     subject=key[1],
@@ -105,30 +127,40 @@ class Timeline:
                     epoch=first.epoch,
                     first_us=first.t_us,
                     last_us=last_us,
-                    first=self._map(first),
-                    last=last,
+                    first=self.map(first),
+                    last=self.map(first, last_us) if last_us is not None else None,
                     end_reason=str(end.get("reason", ""))[:32] if end else "",
+                    request=req,
                 )
             )
         return sorted(out, key=lambda c: c.start)
 
-    def _claims(self) -> list[IndicatorClaim]:
+    def _claims(self, state_claims: Sequence[tuple[Mapped, str]]) -> list[IndicatorClaim]:
+        """ "On" claims from indicator events, each ended by the device's next statement
+        about its indicator (an event, or a `state` answer saying off), by a restart or
+        power cut the host began, or by a `boot` (nothing said before it still stands)."""
+        ends: list[Mapped] = [Mapped(t, 0.0) for t in self.restarts]
+        ends += [Mapped(ev.host_t, 0.0) for ev in self.events if ev.name == "boot"]
+        ends += [at for at, said in state_claims if said == "off"]
         claims: list[IndicatorClaim] = []
         on: Mapped | None = None
         for ev in self.events:
-            if ev.name == "boot" and on is not None:
-                claims.append(IndicatorClaim(on, Mapped(ev.host_t, 0.0), "event"))
-                on = None
-            if ev.name != "indicator":
+            if ev.name != "indicator" or ev.get("state") not in ("on", "off"):
                 continue
-            state = ev.get("state")
-            if state == "on" and on is None:
-                on = self._map(ev)
-            elif state == "off" and on is not None:
-                claims.append(IndicatorClaim(on, self._map(ev), "event"))
+            at = self.map(ev)
+            if on is not None:
+                cut = min((e for e in ends if on.t < e.t < at.t), key=lambda e: e.t, default=None)
+                if cut is not None:  # the claim ended before this event: a restart, say
+                    claims.append(IndicatorClaim(on, cut, "event"))
+                    on = None
+            if ev.get("state") == "on" and on is None:
+                on = at
+            elif ev.get("state") == "off" and on is not None:
+                claims.append(IndicatorClaim(on, at, "event"))
                 on = None
         if on is not None:
-            claims.append(IndicatorClaim(on, None, "event"))
+            cut = min((e for e in ends if e.t > on.t), key=lambda e: e.t, default=None)
+            claims.append(IndicatorClaim(on, cut, "event"))
         return claims
 
     def add_stored(self, info: ArtifactInfo, epoch: int, subject: str | None = None) -> None:
@@ -137,7 +169,9 @@ class Timeline:
         key = subject or info.artifact
         if info.first_frame_us is None:
             return
-        last_us = info.first_frame_us if info.kind == "photo" else info.last_frame_us
+        req = next((r for r in self.requests if r.subject == key and r.epoch == epoch), None)
+        kind = req.kind if req is not None else info.kind
+        last_us = info.first_frame_us if kind == "photo" else info.last_frame_us
         known = self.capture(key) or self.capture(info.artifact)
         if known is not None:
             if known.last is None and last_us is not None:  # the end event never came
@@ -155,14 +189,15 @@ class Timeline:
         self.captures.append(
             CaptureInterval(
                 subject=key,
-                kind=info.kind[:16],
-                source=info.source[:16],
+                kind=kind[:16],
+                source=(req.source if req is not None else info.source)[:16],
                 epoch=epoch,
                 first_us=info.first_frame_us,
                 last_us=last_us,
                 first=self.sync.to_host(info.first_frame_us, epoch),
                 last=self.sync.to_host(last_us, epoch) if last_us is not None else None,
                 end_reason="(from artifact.info)",
+                request=req,
             )
         )
         self.captures.sort(key=lambda c: c.start)

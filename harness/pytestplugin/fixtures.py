@@ -64,6 +64,7 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
     """
     run = require_run(request)
     evidence.sync = bench.sync
+    evidence.requests = bench.client.requests
     evidence.noise = run.noise
     log_rel = f"{evidence.dir}/serial.log"
     bench.client.log.start_segment(run.rundir.path(log_rel))

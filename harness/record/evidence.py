@@ -26,6 +26,7 @@ from harness.judge.verdict import Measurement, Verdict, count
 from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir, safe_name
 from harness.wire.messages import ArtifactInfo, Event
+from harness.wire.requests import RequestLog
 
 CSV_MAX_ROWS = 20_000
 
@@ -55,6 +56,7 @@ class Evidence:
         self.dir = f"tests/{safe_name(test)}"
         self._traces = 0
         self.last_light: tuple[LightTrace, Timeline, list[Measurement], str] | None = None
+        self.requests: RequestLog | None = None  # the host's side of the captures (the dut's)
 
     # -- measurements -----------------------------------------------------------------
 
@@ -89,7 +91,13 @@ class Evidence:
         events never came, what `artifact.info` says was stored), with the trace kept."""
         if self.sync is None:
             raise RuntimeError("check_light needs a clock sync")
-        timeline = Timeline(events, self.sync)
+        t0, t1 = trace.t0, trace.t_end
+        log = self.requests
+        timeline = Timeline(
+            events, self.sync, state_claims=state_claims,
+            requests=log.between(t0, t1) if log is not None else (),
+            restarts=log.restarts_between(t0, t1) if log is not None else (),
+        )  # fmt: skip
         for info, epoch, subject in stored:
             timeline.add_stored(info, epoch, subject)
         ms = check_timeline(

@@ -25,6 +25,7 @@ from harness.errors import (
 from harness.wire.framing import Line
 from harness.wire.link import SerialLink
 from harness.wire.messages import ArtifactInfo, DeviceState, Event, Hello, Reply, str_list, text
+from harness.wire.requests import MAX_KEPT, RequestLog
 from harness.wire.seriallog import SerialLog
 
 MAX_EVENTS = 200_000
@@ -62,6 +63,7 @@ class DeviceClient:
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
         self._event_count = 0
         self.epoch = 0
+        self.requests = RequestLog()  # the host's own side of every capture
         self.anomalies: list[str] = []
         self._anomaly_count = 0
         self._last_anomaly = ""
@@ -277,7 +279,9 @@ class DeviceClient:
         return self.request("consent.grant", {"scope": scope, "gesture": gesture})
 
     def consent_revoke(self, scope: str) -> Reply:
-        return self.request("consent.revoke", {"scope": scope})
+        reply = self.request("consent.revoke", {"scope": scope})
+        self.requests.end("consent.revoke", reply.sent, reply.received, scope=scope)
+        return reply
 
     def capture_photo(self, source: str = "user", metadata: Sequence[str] = ()) -> Reply:
         """Take a photo; `reply.result["artifact"]` is its id."""
@@ -285,7 +289,8 @@ class DeviceClient:
         if metadata:
             args["metadata"] = list(metadata)
         reply = self.request("capture.photo", args)
-        text(reply.result, "artifact", "capture.photo")
+        artifact = text(reply.result, "artifact", "capture.photo")
+        self.requests.photo(source, artifact, self.epoch, reply.sent, reply.received)
         return reply
 
     def record_start(self, kind: str, source: str = "user", metadata: Sequence[str] = ()) -> Reply:
@@ -294,16 +299,21 @@ class DeviceClient:
         if metadata:
             args["metadata"] = list(metadata)
         reply = self.request("record.start", args)
-        text(reply.result, "session", "record.start")
+        session = text(reply.result, "session", "record.start")
+        self.requests.start(kind, source, session, self.epoch, reply.sent, reply.received)
         return reply
 
     def record_stop(self) -> Reply:
         reply = self.request("record.stop")
-        text(reply.result, "artifact", "record.stop")
+        artifact = text(reply.result, "artifact", "record.stop")
+        self.requests.stopped(artifact, reply.sent, reply.received)
         return reply
 
     def artifact_list(self) -> tuple[str, ...]:
-        return str_list(self.request("artifact.list").result, "artifacts", "artifact.list")
+        ids = str_list(self.request("artifact.list").result, "artifacts", "artifact.list")
+        for artifact in ids[:MAX_KEPT]:
+            self.requests.saw_artifact(artifact)
+        return ids
 
     def artifact_info(self, artifact: str) -> ArtifactInfo:
         return ArtifactInfo.parse(self.request("artifact.info", {"artifact": artifact}).result)
@@ -323,7 +333,8 @@ class DeviceClient:
 
     def _restart(self, cmd: str) -> Event:
         mark = self.event_mark
-        self.request(cmd)
+        reply = self.request(cmd)
+        self.requests.restart(cmd, reply.sent)  # nothing said before still stands
         return self.wait_boot(since=mark)
 
     def wait_boot(self, *, since: int, timeout_s: float | None = None) -> Event:
