@@ -76,3 +76,13 @@ class ClauseFailure(TallyError):
         super().__init__(reason)
         self.verdicts = dict(verdicts)  # clause id -> verdict value ("FAIL", "INCONCLUSIVE")
         self.reason = reason
+
+
+class CaptureDeclined(TallyError):
+    """A capture that consent allowed was declined (BUSY, or any refusal) after bounded
+    retries: nothing could be observed, which is no PASS (clauses.md): INCONCLUSIVE."""
+
+    def __init__(self, kind: str, code: str) -> None:
+        super().__init__(f"no capture could be observed: {kind} was declined with {code}")
+        self.kind = kind
+        self.code = code

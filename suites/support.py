@@ -28,15 +28,32 @@ def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
     )  # fmt: skip
 
 
-def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
-    """MIN-4: deleted artifacts are neither listed nor readable (`when` says after what)."""
-    evidence.record(minimum.deleted_still_listed(dut.artifact_list(), doomed, when))
-    readable = []
-    for art in doomed:
+MAX_IDS_CHECKED = 500  # the newest ids seen in the run, checked one request each
+
+
+def readable(dut: DeviceClient, ids: list[str]) -> list[str]:
+    """The ids `artifact.info` still answers for (NOT_FOUND is the only other answer
+    allowed: any other refusal escapes and FAILs MIN-4 as a refused mandatory command)."""
+    found = []
+    for art in ids:
         try:
             dut.artifact_info(art)
-            readable.append(art)
+            found.append(art)
         except DeviceError as exc:
             if exc.code != "NOT_FOUND":
                 raise
-    evidence.record(minimum.deleted_still_readable(readable, when))
+    return found
+
+
+def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
+    """MIN-4: deleted artifacts are neither listed nor readable (`when` says after what)."""
+    evidence.record(minimum.deleted_still_listed(dut.artifact_list(), doomed, when))
+    evidence.record(minimum.deleted_still_readable(readable(dut, doomed), when))
+
+
+def check_reset_erased(dut: DeviceClient, evidence) -> None:
+    """MIN-4 after a factory reset: nothing listed, and no id seen in the run served."""
+    listed = list(dut.artifact_list())
+    seen = dut.requests.artifacts[-MAX_IDS_CHECKED:]
+    evidence.record(minimum.left_after_factory_reset(listed))
+    evidence.record(minimum.served_after_factory_reset(readable(dut, seen), len(seen)))

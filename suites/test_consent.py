@@ -11,6 +11,7 @@ import time
 import pytest
 
 from harness.bench.actions import attempt, wait_end
+from harness.errors import ClauseFailure, DeviceError
 from harness.judge import consent
 from harness.spec import RECORD_KINDS
 from suites.support import KINDS, SOURCES, record_refusal, require_kind
@@ -52,7 +53,12 @@ def test_refused_after_revoke(dut, evidence, kind):
 def test_partial_grant_enables_nothing_else(dut, evidence, granted):
     """Each partial grant: every other kind, from both sources, is still refused."""
     for scope in granted:
-        dut.consent_grant(scope)
+        try:
+            dut.consent_grant(scope)
+        except DeviceError:
+            if scope in dut.hello_info.capture:
+                raise  # a declared scope's grant is mandatory
+            # an undeclared scope may be refused (the spec is silent); it enables nothing
     others = [k for k in KINDS if k not in granted and k in (dut.hello_info.capture or KINDS)]
     for kind in others:
         for source in SOURCES:
@@ -107,18 +113,50 @@ def test_revoke_ends_recording(dut, evidence, limits, bench, kind, source, scope
 @pytest.mark.clause("CON-4")
 @pytest.mark.parametrize("restart", ["reboot", "factory_reset"])
 def test_consent_does_not_survive_restart(dut, evidence, bench, restart):
-    for kind in KINDS:
+    declared = [k for k in KINDS if k in dut.hello_info.capture]
+    for kind in declared:
         dut.consent_grant(kind)
     before = dut.state().consent
-    assert all(before.get(k) for k in KINDS if k in dut.hello_info.capture), (
-        f"consent.grant was answered ok but state shows {before}"
-    )
+    missing = [k for k in declared if not before.get(k)]
+    if missing:  # consent that never showed cannot be shown not to survive
+        raise ClauseFailure(
+            {"CON-4": "INCONCLUSIVE"},
+            f"consent.grant was answered ok but state shows {missing} not granted",
+        )
     boot = dut.reboot() if restart == "reboot" else dut.factory_reset()
     bench.resync()
     after = dut.state().consent
     survived = [k for k in KINDS if after.get(k)]
     detail = f"boot reason {boot.get('reason')!r}; state {after}"
     evidence.record(consent.consent_after_restart(survived, restart, detail))
-    for kind in KINDS:
-        if kind in dut.hello_info.capture:
-            record_refusal(evidence, "CON-4", attempt(dut, kind, "user"), f"after {restart}")
+    for kind in declared:
+        record_refusal(evidence, "CON-4", attempt(dut, kind, "user"), f"after {restart}")
+
+
+@pytest.mark.clause("CON-1")
+@pytest.mark.parametrize("kind", KINDS)
+def test_undeclared_kind_is_refused(dut, evidence, light, kind):
+    """A kind `hello` does not declare is refused with UNSUPPORTED, even with consent, and
+    leaves nothing behind: no artifact, no capture events, no light."""
+    if kind in dut.hello_info.capture:
+        pytest.skip(f"NOT_TESTED: {kind} is declared; its consent tests apply instead")
+    expected: tuple[str, ...] = ("UNSUPPORTED",)
+    try:
+        dut.consent_grant(kind)
+    except DeviceError:
+        # The spec does not say whether a scope the device cannot capture may be granted;
+        # without the grant, CONSENT_REQUIRED is a correct refusal too.
+        expected = ("UNSUPPORTED", "CONSENT_REQUIRED")
+    with light.recording() as rec:
+        sent = time.monotonic()
+        a = attempt(dut, kind, "user")
+    context = "undeclared in hello"
+    evidence.record(
+        *consent.refusal(
+            "CON-1", f"{kind}/user {context}", accepted=a.accepted, code=a.code,
+            artifacts_added=a.artifacts_added, capture_events=a.capture_events, expected=expected,
+        )
+    )  # fmt: skip
+    window = evidence.limits["lit_window_ms"] / 1000
+    edges = [e for e in rec.trace.rising_edges(window) if e.t > sent]
+    evidence.record(consent.lit_for_refused_capture(len(edges), f"{kind}/user {context}"))

@@ -10,7 +10,7 @@ import pytest
 
 from harness.bench.actions import take
 from harness.judge import minimum
-from suites.support import KINDS, SOURCES, check_deleted_gone, require_kind
+from suites.support import KINDS, SOURCES, check_deleted_gone, check_reset_erased, require_kind
 
 METADATA_CASES = [(), ("faces",), ("location", "transcript"), ("location", "faces", "transcript")]
 
@@ -80,4 +80,4 @@ def test_deleted_stays_deleted(dut, evidence, bench):
     check_deleted_gone(dut, evidence, doomed, "after delete and reboot")
     dut.factory_reset()
     bench.resync()
-    evidence.record(minimum.left_after_factory_reset(list(dut.artifact_list())))
+    check_reset_erased(dut, evidence)

@@ -1,10 +1,14 @@
 """A property-based search for privacy violations: random sequences against a model.
 
 Hypothesis drives grants, revokes, photos, recordings, waits, deletes, reboots and
-factory resets. Every response is checked against a model of a conforming device, and
-at the end of each example every clause that applies is checked over the example's
-timeline with the light recorded throughout. A failure names its clause; Hypothesis
-shrinks it to a short sequence whose `@reproduce_failure` blob goes into the record.
+factory resets of the kinds the device declares in `hello`, and probes the kinds it does
+not declare (they must be refused with UNSUPPORTED and leave nothing). Every response is
+checked against a model of a conforming device, and at the end of each example every
+clause that applies is checked over the example's timeline with the light recorded
+throughout. A consented capture the device declines is counted, not failed; if nothing
+could be observed the capture clauses are INCONCLUSIVE. A failure is a typed
+`ClauseFailure` naming its clause; Hypothesis shrinks it to a short sequence whose
+`@reproduce_failure` blob goes into the record.
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.bench.actions import wait_end
-from harness.errors import DeviceError
+from harness.bench.actions import PROTOCOL_BREACHES, wait_end
+from harness.errors import ClauseFailure, DeviceError
 from harness.judge import consent, minimum
-from harness.judge.clauses import CLAUSES
+from harness.judge.clauses import CAPTURE_CLAUSES, CLAUSES
 from harness.judge.verdict import Measurement, Verdict
-from harness.spec import GESTURES, KINDS, METADATA_FIELDS, SOURCES
+from harness.spec import GESTURES, KINDS, METADATA_FIELDS, RECORD_KINDS, SOURCES
 from harness.wire.messages import Reply
+from suites.support import MAX_IDS_CHECKED, readable
 
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
 
@@ -57,16 +62,27 @@ class Context:
     evidence: Any
     limits: Any
     examples: list[list[Measurement]] = field(default_factory=list)
+    observed: int = 0  # consented captures the device took
+    declined: int = 0  # consented captures it declined (BUSY or any refusal)
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        return tuple(k for k in KINDS if k in self.dut.hello_info.capture)
+
+    @property
+    def undeclared(self) -> tuple[str, ...]:
+        return tuple(k for k in KINDS if k not in self.dut.hello_info.capture)
 
 
 def fail_if_bad(ms: list[Measurement]) -> None:
-    """Raise on the first FAIL so Hypothesis shrinks towards it (naming the clause)."""
+    """Raise on the first FAIL so Hypothesis shrinks towards it (a typed failure)."""
     bad = [m for m in ms if m.verdict == Verdict.FAIL]
     if bad:
         m = bad[0]
-        raise AssertionError(
+        raise ClauseFailure(
+            {m.clause: Verdict.FAIL.value},
             f"{m.clause} FAIL: {m.name} = {m.value:.4g} {m.unit} (U = {m.uncertainty:.2g}, "
-            f"limit {m.comparison} {m.limit:g}) {m.subject} {m.detail}"
+            f"limit {m.comparison} {m.limit:g}) {m.subject} {m.detail}",
         )
 
 
@@ -110,11 +126,12 @@ class GlassesMachine(RuleBasedStateMachine):
             )
         )  # fmt: skip
 
-    def expect_accepted(self, what: str, exc: DeviceError) -> None:
-        raise AssertionError(
-            f"model: {what} with consent granted was refused with {exc.code} ({exc.message}); "
-            "a conforming device captures when its user consented"
-        )
+    def declined(self, exc: DeviceError) -> None:
+        """A consented capture refused: no privacy matter, but nothing observed. A declared
+        kind refused as unknown breaks the protocol (FAIL of the clauses it serves)."""
+        if exc.code in PROTOCOL_BREACHES:
+            raise exc
+        self.ctx.declined += 1
 
     # -- rules ------------------------------------------------------------------------
 
@@ -128,7 +145,12 @@ class GlassesMachine(RuleBasedStateMachine):
 
     @rule(scope=st.sampled_from(KINDS), gesture=st.sampled_from(GESTURES))
     def grant(self, scope: str, gesture: str) -> None:
-        self.dut.consent_grant(scope, gesture)
+        try:
+            self.dut.consent_grant(scope, gesture)
+        except DeviceError:
+            if scope in self.ctx.declared:
+                raise  # a declared scope's grant is mandatory
+            return  # an undeclared scope may be refused (the spec is silent)
         self.consent[scope] = True
         self.last_restart = ""
 
@@ -154,47 +176,47 @@ class GlassesMachine(RuleBasedStateMachine):
         subject = f"{rec.kind}/{rec.source} revoke {scope}"
         self.note(consent.revoke_delay(value, u_us / 1000, limit_ms, subject, detail))
 
-    @precondition(lambda self: self.recording is None)
+    @precondition(lambda self: self.recording is None and "photo" in self.ctx.declared)
     @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists)
     def photo(self, source: str, metadata: list[str]) -> None:
         before = set(self.dut.artifact_list())
         try:
             r = self.dut.capture_photo(source, metadata)
         except DeviceError as exc:
-            if exc.code == "BUSY":
-                return  # declining while busy is no privacy matter (and nothing was captured)
             if self.consent["photo"]:
-                self.expect_accepted("photo", exc)
-            self.refused("photo", source, exc, before)
+                self.declined(exc)
+            else:
+                self.refused("photo", source, exc, before)
             return
         if not self.consent["photo"]:
             self.refused("photo", source, None, before)
             return
+        self.ctx.observed += 1
         art = r.result["artifact"]
         self.last_photo = r.received
         self.stored[art] = Stored("photo", source, tuple(metadata), r, self.dut.epoch, False, art)
         self.check_stored(art, self.stored[art])
 
-    @precondition(lambda self: self.recording is None)
-    @rule(
-        kind=st.sampled_from(("video", "audio")),
-        source=st.sampled_from(SOURCES),
-        metadata=metadata_lists,
+    @precondition(
+        lambda self: self.recording is None and set(RECORD_KINDS) & set(self.ctx.declared)
     )
-    def record_start(self, kind: str, source: str, metadata: list[str]) -> None:
+    @rule(data=st.data(), source=st.sampled_from(SOURCES), metadata=metadata_lists)
+    def record_start(self, data: st.DataObject, source: str, metadata: list[str]) -> None:
+        declared = [k for k in RECORD_KINDS if k in self.ctx.declared]
+        kind = data.draw(st.sampled_from(declared), label="kind")
         before = set(self.dut.artifact_list())
         try:
             r = self.dut.record_start(kind, source, metadata)
         except DeviceError as exc:
-            if exc.code == "BUSY":
-                return
             if self.consent[kind]:
-                self.expect_accepted(f"record.start {kind}", exc)
-            self.refused(kind, source, exc, before)
+                self.declined(exc)
+            else:
+                self.refused(kind, source, exc, before)
             return
         if not self.consent[kind]:
             self.refused(kind, source, None, before)
             return
+        self.ctx.observed += 1
         self.recording = Stored(
             kind,
             source,
@@ -213,6 +235,31 @@ class GlassesMachine(RuleBasedStateMachine):
         art = self.dut.record_stop().result["artifact"]
         self.stored[art] = rec
         self.check_stored(art, rec)
+
+    @precondition(lambda self: self.recording is None and bool(self.ctx.undeclared))
+    @rule(data=st.data(), source=st.sampled_from(SOURCES))
+    def probe_undeclared(self, data: st.DataObject, source: str) -> None:
+        """A kind `hello` leaves out is refused with UNSUPPORTED and stores nothing (CON-1),
+        with or without its consent."""
+        kind = data.draw(st.sampled_from(self.ctx.undeclared), label="kind")
+        before = set(self.dut.artifact_list())
+        exc: DeviceError | None = None
+        try:
+            if kind == "photo":
+                self.dut.capture_photo(source)
+            else:
+                self.dut.record_start(kind, source)
+        except DeviceError as e:
+            exc = e
+        if exc is None:
+            self.dut.ensure_idle()
+        self.note(
+            *consent.refusal(
+                "CON-1", f"{kind}/{source} undeclared in hello", accepted=exc is None,
+                code=exc.code if exc else "OK", expected=("UNSUPPORTED", "CONSENT_REQUIRED"),
+                artifacts_added=len(set(self.dut.artifact_list()) - before),
+            )
+        )  # fmt: skip
 
     @rule(ms=st.integers(min_value=20, max_value=400))
     def wait(self, ms: int) -> None:
@@ -236,7 +283,11 @@ class GlassesMachine(RuleBasedStateMachine):
     @rule()
     def factory_reset(self) -> None:
         self.restart("factory_reset")
-        self.note(minimum.left_after_factory_reset(list(self.dut.artifact_list())))
+        seen = self.dut.requests.artifacts[-MAX_IDS_CHECKED:]
+        self.note(
+            minimum.left_after_factory_reset(list(self.dut.artifact_list())),
+            minimum.served_after_factory_reset(readable(self.dut, seen), len(seen)),
+        )
         for art, s in list(self.stored.items()):
             self.check_stored(art, s, gone_ok=True)
         self.stored.clear()
@@ -257,7 +308,12 @@ class GlassesMachine(RuleBasedStateMachine):
     # -- checks -----------------------------------------------------------------------
 
     def check_deleted(self, when: str) -> None:
-        self.note(minimum.deleted_still_listed(self.dut.artifact_list(), self.deleted, when))
+        """MIN-4 by id: deleted artifacts neither listed nor served."""
+        gone = sorted(self.deleted)[-MAX_IDS_CHECKED:]
+        self.note(
+            minimum.deleted_still_listed(self.dut.artifact_list(), gone, when),
+            minimum.deleted_still_readable(readable(self.dut, gone), when),
+        )
 
     def check_stored(self, art: str, s: Stored, gone_ok: bool = False) -> None:
         """MIN-1, MIN-2, MIN-3 for one artifact, read back as stored."""
@@ -283,10 +339,13 @@ class GlassesMachine(RuleBasedStateMachine):
         leaked = [k for k in KINDS if st_.consent.get(k) and not self.consent[k]]
         if leaked:
             clause = "CON-4" if self.last_restart else "CON-1"
-            raise AssertionError(f"{clause} FAIL: device reports consent {leaked} not granted")
+            raise ClauseFailure(
+                {clause: Verdict.FAIL.value}, f"{clause} FAIL: device reports consent {leaked}"
+            )
         if st_.recording is not None and self.recording is None:
-            raise AssertionError(
-                f"CON-3 FAIL: device still recording {st_.recording.kind} the model ended"
+            raise ClauseFailure(
+                {"CON-3": Verdict.FAIL.value},
+                f"CON-3 FAIL: device still recording {st_.recording.kind} the model ended",
             )
 
     def teardown(self) -> None:
@@ -331,6 +390,12 @@ def test_random_sequences_keep_every_promise(dut, bench, evidence, limits):
             evidence.keep_trace(trace, timeline, ms, label="last-example")
     for ms in ctx.examples:
         evidence.record(*ms)
+    if ctx.observed == 0:  # nothing observed is no PASS (clauses.md)
+        needed = [*CAPTURE_CLAUSES, "CON-3"]
+        raise ClauseFailure(
+            dict.fromkeys(needed, Verdict.INCONCLUSIVE.value),
+            f"no capture could be observed: {ctx.declined} consented capture(s) declined",
+        )
 
 
 def keep_failure(evidence, exc: BaseException, ctx: Context) -> None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.errors import DeviceError, ResponseTimeout
+from harness.errors import CaptureDeclined, DeviceError, ResponseTimeout
 from harness.judge.timebase import Mapped
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Event, Reply
@@ -31,6 +31,11 @@ class Capture:
     stop: Reply | None = None
 
 
+BUSY_RETRIES = 3  # BUSY is allowed while a photo taken < 1 s ago is still being exposed
+BUSY_WAIT_S = 1.1
+PROTOCOL_BREACHES = ("UNSUPPORTED", "UNKNOWN_COMMAND", "BAD_REQUEST")
+
+
 def take(
     dut: DeviceClient,
     kind: str,
@@ -38,16 +43,34 @@ def take(
     metadata: Sequence[str] = (),
     duration_s: float = 1.0,
 ) -> Capture:
-    """Take a photo, or record for `duration_s`; the device must accept."""
+    """Take a photo, or record for `duration_s`, with consent granted by the caller.
+
+    BUSY is retried a bounded number of times (a conforming device may be busy exposing a
+    photo); a capture still declined is `CaptureDeclined`: nothing could be observed.
+    """
+    r = _accepted(dut, kind, source, metadata)
     if kind == "photo":
-        r = dut.capture_photo(source, metadata)
         return Capture(kind, source, tuple(metadata), r, r.result["artifact"], r.result["artifact"])
-    r = dut.record_start(kind, source, metadata)
     time.sleep(duration_s)
     stop = dut.record_stop()
     return Capture(
         kind, source, tuple(metadata), r, r.result["session"], stop.result["artifact"], stop
     )
+
+
+def _accepted(dut: DeviceClient, kind: str, source: str, metadata: Sequence[str]) -> Reply:
+    for attempt_no in range(BUSY_RETRIES + 1):
+        try:
+            if kind == "photo":
+                return dut.capture_photo(source, metadata)
+            return dut.record_start(kind, source, metadata)
+        except DeviceError as exc:
+            if exc.code in PROTOCOL_BREACHES:
+                raise  # a declared kind refused as unknown: the protocol is broken (FAIL)
+            if exc.code != "BUSY" or attempt_no == BUSY_RETRIES:
+                raise CaptureDeclined(kind, exc.code) from exc
+            time.sleep(BUSY_WAIT_S)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)

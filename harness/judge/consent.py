@@ -17,14 +17,16 @@ def refusal(
     code: str,
     artifacts_added: int,
     capture_events: int | None = None,
+    expected: tuple[str, ...] = ("CONSENT_REQUIRED",),
 ) -> list[Measurement]:
-    """A capture that should have been refused with CONSENT_REQUIRED, counted every way it
-    can go wrong (none allowed). `capture_events` is None where events were not collected."""
-    detail = f"device answered {code}"
+    """A capture that should have been refused (with CONSENT_REQUIRED, or as `expected`),
+    counted every way it can go wrong (none allowed). `capture_events` is None where
+    events were not collected."""
+    detail = f"device answered {code}; expected {' or '.join(expected)}"
     ms = [
         count(clause, "capture_accepted_without_consent", int(accepted), subject=subject,
               detail=detail),
-        count(clause, "wrong_refusal_code", int(not accepted and code != "CONSENT_REQUIRED"),
+        count(clause, "wrong_refusal_code", int(not accepted and code not in expected),
               subject=subject, detail=detail),
     ]  # fmt: skip
     if capture_events is not None:
@@ -49,3 +51,9 @@ def consent_after_restart(survived: list[str], subject: str, detail: str = "") -
         "CON-4", "consent_in_state_after_restart", len(survived), subject=subject,
         detail=detail or f"survived {survived}",
     )  # fmt: skip
+
+
+def lit_for_refused_capture(rising_edges: int, subject: str) -> Measurement:
+    """CON-1: a refused capture lights nothing (a kind the device does not declare, too)."""
+    return count("CON-1", "indicator_lit_for_refused_capture", rising_edges, subject=subject,
+                 detail="rising edges of the indicator after the refused request")  # fmt: skip

@@ -74,3 +74,12 @@ def left_after_factory_reset(listed: list[str]) -> Measurement:
         "MIN-4", "artifacts_after_factory_reset", len(listed), subject="after factory reset",
         detail=f"listed {listed[:20]}",
     )  # fmt: skip
+
+
+def served_after_factory_reset(served: list[str], checked: int) -> Measurement:
+    """MIN-4: artifacts `artifact.info` still answers for after a factory reset, of every
+    id seen in the run (hidden from the list or not: none allowed)."""
+    return count(
+        "MIN-4", "artifacts_served_after_factory_reset", len(served),
+        subject="after factory reset", detail=f"{len(served)} of {checked} ids seen: {served[:20]}",
+    )  # fmt: skip

@@ -52,7 +52,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     phases = item.stash.setdefault(OUTCOME_KEY, [])
     if call.when == "setup":
         item.stash[START_KEY] = time.monotonic()
-    phases.append(classify(report, call))
+    phases.append(classify(report, call, clauses_of(item)))
     if call.when == "teardown":
         verdict = worst([o.verdict for o in phases])
         if verdict == Verdict.PASS and any(o.verdict == Verdict.NOT_TESTED for o in phases):

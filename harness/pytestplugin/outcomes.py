@@ -4,6 +4,8 @@
 - a `DeviceError` or `ResponseBreach` escaping a test is the device refusing, or
   answering without its named fields, a command the test needed: the clauses that command
   serves FAIL (clauses.md "What counts as evidence"), whatever the device wrote;
+- a `CaptureDeclined` (every consented capture refused) is INCONCLUSIVE for the test's
+  clauses that needed a capture: nothing observed is no PASS;
 - a `BenchFault` (or an error caused by one) is BROKEN;
 - anything else is a harness error: BROKEN, with its traceback in the reason.
 """
@@ -15,8 +17,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness.errors import BenchFault, ClauseFailure, DeviceError, ResponseBreach
-from harness.judge.clauses import served_by
+from harness.errors import (
+    BenchFault,
+    CaptureDeclined,
+    ClauseFailure,
+    DeviceError,
+    ResponseBreach,
+)
+from harness.judge.clauses import CAPTURE_CLAUSES, served_by
 from harness.judge.verdict import Verdict, worst
 
 MAX_REASON = 2000
@@ -42,8 +50,10 @@ def device_failure(exc: DeviceError | ResponseBreach) -> ClauseFailure:
     return ClauseFailure(dict.fromkeys(clauses, Verdict.FAIL.value), reason)
 
 
-def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Outcome:
-    """One phase of a test as an outcome with its reason and clause verdicts."""
+def classify(
+    report: pytest.TestReport, call: pytest.CallInfo[None], clauses: tuple[str, ...] = ()
+) -> Outcome:
+    """One phase of a test (marked with `clauses`) as an outcome with its clause verdicts."""
     if report.passed:
         return Outcome(Verdict.PASS)
     if report.skipped:
@@ -53,7 +63,7 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Outcome:
     leaves = list(_leaves(exc)) if isinstance(exc, BaseExceptionGroup) else [exc]
     if any(isinstance(e, BenchFault | pytest.UsageError) or _caused_by_bench(e) for e in leaves):
         return Outcome(Verdict.BROKEN, _text(leaves))
-    failures = [_as_failure(e) for e in leaves]
+    failures = [_as_failure(e, clauses) for e in leaves]
     if failures and all(f is not None for f in failures):
         verdicts: dict[str, Verdict] = {}
         for f in failures:
@@ -64,9 +74,12 @@ def classify(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Outcome:
     return Outcome(Verdict.BROKEN, f"harness error: {_traceback(report)}")
 
 
-def _as_failure(exc: BaseException | None) -> ClauseFailure | None:
+def _as_failure(exc: BaseException | None, clauses: tuple[str, ...]) -> ClauseFailure | None:
     if isinstance(exc, ClauseFailure) and exc.verdicts:
         return exc
+    if isinstance(exc, CaptureDeclined):
+        needed = [c for c in clauses if c in (*CAPTURE_CLAUSES, "CON-3")] or list(clauses)
+        return ClauseFailure(dict.fromkeys(needed, Verdict.INCONCLUSIVE.value), str(exc))
     if isinstance(exc, DeviceError | ResponseBreach):
         return device_failure(exc)
     return None

@@ -13,14 +13,18 @@ from harness.bench.station import Station
 
 
 def choose_profile_and_seed(config: pytest.Config, station: Station) -> dict[str, Any]:
-    """Load the station's profile unless the command line names one, and fix the seed.
+    """Load the station's profile (sim or lab when it names none) unless the command line
+    names one, and fix the seed.
 
     The seed is the command line's, the station's, or a fresh one, and is written back
     into pytest's options so Hypothesis uses exactly the one recorded in the evidence.
     """
     hyp_profile = config.getoption("hypothesis_profile", default=None)
-    if hyp_profile is None and station.hypothesis.profile:
-        hypothesis_settings.load_profile(station.hypothesis.profile)
+    if hyp_profile is None:
+        # Never Hypothesis's own default (a 200 ms deadline would turn a slow but
+        # conforming device into BROKEN): the station's profile, else sim or lab.
+        hyp_profile = station.hypothesis.profile or ("sim" if station.sim else "lab")
+        hypothesis_settings.load_profile(hyp_profile)
     seed = config.getoption("hypothesis_seed", default=None)
     if seed is None:
         seed = (
@@ -32,6 +36,6 @@ def choose_profile_and_seed(config: pytest.Config, station: Station) -> dict[str
     with contextlib.suppress(ValueError):
         seed = int(seed)
     return {
-        "profile": hyp_profile or station.hypothesis.profile or "default",
+        "profile": hyp_profile,
         "seed": seed,
     }
