@@ -18,6 +18,10 @@ from harness.judge.timeline import CaptureInterval, IndicatorClaim, Timeline
 from harness.judge.verdict import Measurement
 
 MS = 1000.0
+# A windowed mean this many standard deviations of its noise below visible_v is clearly
+# dark; nearer, it may be noise. Not 2: a capture holds thousands of correlated windowed
+# means, and their minimum lies ~4 σ below the true level by chance alone.
+NOISE_SIGMAS = 5.0
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,9 @@ def check_capture(
         end = trace.t_end
     containing = _containing(lit, first)
     # IND-1: lit throughout [first, last]: a margin >= 0 if one lit interval covers it,
-    # else minus the unlit time inside it. Unlit stretches whose windowed mean stays within
-    # two standard deviations of its noise below visible_v may be noise: their time goes
-    # into the uncertainty (never into the threshold), so only a clearly dark one FAILs.
+    # else minus the unlit time inside it. Unlit time whose windowed mean stays within
+    # NOISE_SIGMAS standard deviations of its noise below visible_v may be noise: it goes
+    # into the uncertainty (never into the threshold), so only a clearly dark stretch FAILs.
     window = limits["lit_window_ms"] / MS
     if containing is not None and containing.end >= end:
         cover, marginal_s = min(first - containing.start, containing.end - end), 0.0
@@ -98,8 +102,9 @@ def check_capture(
         cover = -sum(b - a for a, b in unlit) if unlit else -(end - first)
         if cover == 0.0:
             cover = -trace.interval_s
-        floor = trace.visible_v - 2 * trace.window_noise_v(window, noise.noise_v)
-        marginal_s = sum(b - a for a, b in unlit if trace.min_windowed(a, b, window) >= floor)
+        floor = trace.visible_v - NOISE_SIGMAS * trace.window_noise_v(window, noise.noise_v)
+        clearly_dark = trace.time_below(first, end, floor, window)
+        marginal_s = max(0.0, -cover - clearly_dark)
         detail = f"unlit for {(-cover) * MS:.1f} ms inside the capture interval"
         if marginal_s:
             detail += f" ({marginal_s * MS:.1f} ms of it within the noise of visible_v)"
@@ -133,7 +138,8 @@ def check_capture(
     # for a photo): bright enough throughout, not on average.
     dt = trace.interval_s  # at least the sample nearest each end
     level = trace.min_windowed(first - dt, (first if cap.is_photo else end) + dt, window)
-    u_level = 2 * trace.window_noise_v(window, noise.noise_v) + noise.reading_u_v
+    # the minimum of many noisy windowed means: NOISE_SIGMAS of their noise, as for IND-1
+    u_level = NOISE_SIGMAS * trace.window_noise_v(window, noise.noise_v) + noise.reading_u_v
     out.append(
         Measurement("IND-4", "lowest_windowed_level", level, "V", trace.visible_v, ">=",
                     u_level, detail="lowest windowed mean reading inside the capture interval",

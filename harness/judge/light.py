@@ -169,6 +169,18 @@ class LightTrace:
         m = _centred_mean(self._clean[lo:hi], h)
         return float(m[i0 - lo : i1 - lo].min())
 
+    def time_below(
+        self, start: float, end: float, level: float, window_s: float = DEFAULT_WINDOW_S
+    ) -> float:
+        """Seconds of [start, end] in which the windowed mean lies below `level`."""
+        i0, i1 = self.span(start, end)
+        if i1 <= i0:
+            return 0.0
+        h = self.half_window(window_s)
+        lo, hi = max(0, i0 - h), min(len(self.v), i1 + h)
+        m = _centred_mean(self._clean[lo:hi], h)[i0 - lo : i1 - lo]
+        return float(np.count_nonzero(m < level)) * self.interval_s
+
     def mean_level(self, start: float, end: float) -> float:
         """Mean raw reading over [start, end] (nan if no sample lies in it)."""
         i0, i1 = self.span(start, end)
