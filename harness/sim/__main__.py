@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"device knob (repeatable): {', '.join(knob_names())}",
     )
     serve.add_argument("--seed", type=int, default=None, help="seed every random choice")
+    serve.add_argument(
+        "--lawyer-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="spec-lawyer mode: a device that takes every liberty the spec allows, varied by N",
+    )
     serve.add_argument("--visible-v", type=float, default=0.5)
     serve.add_argument("--sample-interval-s", type=float, default=0.0002)
     serve.add_argument("--no-power", action="store_true", help="no bench supply")
@@ -49,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 def _list_faults() -> None:
     for f in FAULTS.values():
         clauses = ",".join(f.clauses) or "-"
+        if f.verdict != "FAIL":
+            clauses = f"{f.verdict}: {clauses}"
         also = f" (may also fail: {','.join(f.incidental)})" if f.incidental else ""
         print(f"{f.name:28} {f.kind:14} {clauses:36} {f.description}{also}")
 
@@ -59,6 +68,8 @@ def _serve(args: argparse.Namespace) -> int:
         knobs = dict(parse_knob(k) for k in args.knob)
         if args.seed is not None:
             knobs["seed"] = str(args.seed)
+        if args.lawyer_seed is not None:
+            knobs["lawyer_seed"] = str(args.lawyer_seed)
         config = apply_knobs(SimDeviceConfig(), knobs)
     except ValueError as exc:
         print(f"harness.sim: {exc}", file=sys.stderr)

@@ -1,7 +1,9 @@
 """The simulated device's capture commands: photos, recordings, frames and their end.
 
 A mixin of `SimDevice` (it shares the device's state): kept apart so each module stays
-small enough to read. Timing is physical, as the device module explains.
+small enough to read. Timing is physical, as the device module explains; where a liar
+(`liars`) misstates a time or a name, the truth stays in the LED timeline and the clock
+mapping, and only what the device *says* changes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from harness.sim.faults import (
     PHOTO_BLINK_S,
     PREROLL_S,
 )
+from harness.sim.lawyer import CapturePlan
 from harness.sim.led_driver import Demand, Gaps, Style
+from harness.sim.liars import EVENTS_EARLY_S, LAST_FRAME_EARLY_S, POSTDATED_S, VIDEO_AS_PHOTO_DARK_S
 from harness.sim.protocol import Refusal, choice, metadata
 from harness.sim.storage import PHOTO_BYTES, Artifact, media_bytes
 
@@ -34,7 +38,7 @@ class CaptureCommands:
 
     def _admit(self, kind: str, source: str, fields: tuple[str, ...], t: float) -> None:
         """Refuse a capture as the spec orders it, or return to let it start."""
-        if self._recording is not None or self._photo_busy:
+        if self._recording is not None or self._photo_busy or t < self._busy_until:
             raise Refusal("BUSY", "a capture is running")
         if kind not in self.config.capture_kinds:
             raise Refusal("UNSUPPORTED", f"{kind} capture not offered")
@@ -42,10 +46,15 @@ class CaptureCommands:
             if self.has("refused_keeps_artifact"):
                 self.storage.add(self._snapshot(self.storage.new_id(), kind, source, fields, t))
             raise Refusal("CONSENT_REQUIRED", f"{kind} consent not granted")
+        if self.has("busy_to_everything"):
+            raise Refusal("BUSY", "camera pipeline busy")
         if self.config.tamper_detect and self.indicator_covered:
             raise Refusal("INDICATOR_FAULT", "indicator covered")
         if not self.storage.has_room(PHOTO_BYTES[1] + 4096):
             raise Refusal("INTERNAL", "storage full")
+
+    def _plan(self, kind: str) -> CapturePlan | None:
+        return None if self.lawyer is None else self.lawyer.capture_plan(kind)
 
     def _snapshot(
         self, aid: str, kind: str, source: str, fields: tuple[str, ...], t: float
@@ -78,13 +87,20 @@ class CaptureCommands:
         source = choice(args, "source", spec.SOURCES)
         fields = metadata(args)
         self._admit("photo", source, fields, t)
+        plan = self._plan("photo")
         cfg = self.config
         aid = self.storage.new_id()
         exposure = t + cfg.camera_startup_ms / 1000
+        begin, said = t, exposure  # when capture.begin and frame 0 say they happened
+        if self.has("events_before_request"):
+            begin = said = t - EVENTS_EARLY_S
         self._photo_busy = self._camera = True
-        self._emit("capture.begin", t, kind="photo", source=source, artifact=aid)
+        if plan is not None and plan.events_after_reply:
+            self._hold_events(plan.lag_s)
+        self._emit("capture.begin", begin, kind="photo", source=source, artifact=aid)
         if self._lights(source):
-            tail = PHOTO_BLINK_S if self.has("photo_blink") else cfg.photo_led_ms / 1000
+            blink = self.has("photo_blink") or self.has("verdict_words")
+            tail = PHOTO_BLINK_S if blink else cfg.photo_led_ms / 1000
             on = t + cfg.led_on_ms / 1000
             demand = Demand(on, exposure + tail, self._style(), report_lag=self._report_lag())
             self.driver.put(f"photo {aid}", demand)
@@ -92,57 +108,90 @@ class CaptureCommands:
 
         def expose() -> None:
             photo = self._snapshot(aid, "photo", source, fields, exposure)
+            photo.first_frame_us = self.clock.to_device_us(said)
             self.storage.add(photo)
-            t_us = photo.first_frame_us
-            self._emit("capture.frame", exposure, artifact=aid, seq=0)
-            self._emit("capture.end", exposure, artifact=aid, reason="user", last_frame_us=t_us)
+            self._emit("capture.frame", said, artifact=aid, seq=0)
+            last_us = photo.last_frame_us
+            self._emit("capture.end", exposure, artifact=aid, reason="user", last_frame_us=last_us)
+            self._narrate(exposure)
             self._photo_busy = self._camera = False
+            if plan is not None:
+                self._busy_until = exposure + plan.busy_s
             reply({"artifact": aid})
 
         self._at(exposure, expose)
         return None
 
-    def _cmd_record_start(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
+    def _cmd_record_start(
+        self, args: dict[str, Any], t: float, reply: Reply
+    ) -> dict[str, Any] | None:
         kind = choice(args, "kind", spec.RECORD_KINDS)
         source = choice(args, "source", spec.SOURCES)
         fields = metadata(args)
         self._admit(kind, source, fields, t)
+        plan = self._plan(kind)
         cfg = self.config
         video = kind == "video"
         mic = not video or self._consent["audio"] or self.has("audio_in_video")
         period = 1 / cfg.video_fps if video else cfg.audio_buffer_ms / 1000
         first = t + cfg.camera_startup_ms / 1000
-        session = f"s-{self._next_session:04d}"
+        session = self.voice.session_id(self._next_session)
         self._next_session += 1
         preroll = round(PREROLL_S / period) if video and self.has("preroll") else 0
         rec = Recording(session, kind, source, fields, t, first, period, mic, mic, preroll)
+        rec.plan = plan
+        if video and self.has("video_as_photo"):
+            rec.label, rec.said_kind = "artifact", "photo"
+        begin = t
+        if self.has("events_before_request"):
+            begin = rec.first_said = t - EVENTS_EARLY_S
+        elif self.has("first_frame_postdated"):
+            rec.first_said = first + LED_LATE_S + POSTDATED_S
         self._recording = rec
         self._camera, self._mic = video, mic
-        self._emit("capture.begin", t, kind=kind, source=source, session=session)
+        if plan is not None and plan.events_after_reply:
+            self._hold_events(plan.lag_s)
+        said_kind = rec.said_kind or kind
+        self._emit("capture.begin", begin, kind=said_kind, source=source, **rec.names)
         if self._lights(source):
-            self.driver.put("rec", self._recording_demand(t, first))
+            self.driver.put("rec", self._recording_demand(rec, t))
             self._render()
         rec.frame_timer = self._at(first, lambda: self._frame(rec, 0))
+        if plan is not None and plan.reply_after_first_frame:
+            rec.on_first_frame = lambda: reply({"session": session})
+            return None
         return {"session": session}
 
-    def _recording_demand(self, t: float, first: float) -> Demand:
-        on = first + LED_LATE_S if self.has("led_late") else t + self.config.led_on_ms / 1000
+    def _recording_demand(self, rec: Recording, t: float) -> Demand:
+        first = rec.first_frame
+        late = self.has("led_late") or self.has("first_frame_postdated")
+        on = first + LED_LATE_S if late else t + self.config.led_on_ms / 1000
+        # `video_as_photo` lights it as for a photo: dark again while the video goes on.
+        end = first + VIDEO_AS_PHOTO_DARK_S if rec.label == "artifact" else math.inf
         gaps = None
         if self.has("led_dropout"):
             gaps = Gaps(on + DROPOUT_AT_S, DROPOUT_S, reported=True)
         elif self.has("led_flicker"):
             gaps = Gaps(on + FLICKER_EVERY_S, FLICKER_S, FLICKER_EVERY_S)
-        return Demand(on, math.inf, self._style(), gaps, self._report_lag())
+        return Demand(on, end, self._style(), gaps, self._report_lag())
 
     def _frame(self, rec: Recording, seq: int) -> None:
         """Report frame `seq` (exposed at its scheduled time) and schedule the next report."""
         t = rec.first_frame + seq * rec.period
-        self._emit("capture.frame", t, session=rec.session, seq=seq)
+        said = rec.first_said if seq == 0 and rec.first_said is not None else t
+        self._emit("capture.frame", said, **rec.names, seq=seq)
+        if rec.on_first_frame is not None:
+            rec.on_first_frame()
+            rec.on_first_frame = None
         if self.has("event_burst"):
             step = 1
+        elif rec.plan is not None:
+            step = rec.plan.report_every
         elif self.config.frame_report_s > 0:
             step = max(1, round(self.config.frame_report_s / rec.period))
         else:
+            step = 0
+        if step <= 0:
             return
         nxt = seq + step
         rec.frame_timer = self._at(
@@ -153,6 +202,8 @@ class CaptureCommands:
         rec = self._recording
         if rec is None or rec.stopping:
             raise Refusal("NOT_RECORDING", "nothing is recording")
+        if rec.plan is not None and rec.plan.end_after_reply:
+            self._hold_events(rec.plan.lag_s)
         self._stop(rec, "user", t, reply)
         return None
 
@@ -170,6 +221,10 @@ class CaptureCommands:
     def _finish(self, rec: Recording, reason: str, at: float, reply: Reply | None) -> None:
         n = math.floor((at - rec.first_frame) / rec.period + 1e-9)
         last = rec.first_frame + n * rec.period
+        said_last, led_off = last, last + self.config.led_tail_ms / 1000
+        if reason == "user" and self.has("last_frame_early"):
+            claimed = math.floor((at - LAST_FRAME_EARLY_S - rec.first_frame) / rec.period + 1e-9)
+            said_last, led_off = rec.first_frame + max(0, min(n, claimed)) * rec.period, at
         if rec.frame_timer is not None:
             rec.frame_timer.cancel()
         if rec.stop_timer is not None:
@@ -179,8 +234,9 @@ class CaptureCommands:
         duration = frames * rec.period
         buffers = round(duration / (self.config.audio_buffer_ms / 1000)) if rec.audio_track else 0
         aid = self.storage.new_id()
-        first_us = self.clock.to_device_us(rec.first_frame - rec.preroll_frames * rec.period)
-        last_us = self.clock.to_device_us(last)
+        first_said = rec.first_frame if rec.first_said is None else rec.first_said
+        first_us = self.clock.to_device_us(first_said - rec.preroll_frames * rec.period)
+        last_us = self.clock.to_device_us(said_last)
         self.storage.add(
             Artifact(
                 aid,
@@ -196,8 +252,9 @@ class CaptureCommands:
         )
         self._recording = None
         self._camera = self._mic = False
-        self._emit("capture.end", at, session=rec.session, reason=reason, last_frame_us=last_us)
-        self.driver.end("rec", last + self.config.led_tail_ms / 1000)
+        self._emit("capture.end", at, **rec.names, reason=reason, last_frame_us=last_us)
+        self._narrate(at)
+        self.driver.end("rec", led_off)
         self._render()
         if reply is not None:
             reply({"artifact": aid})

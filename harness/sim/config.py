@@ -46,6 +46,7 @@ class SimDeviceConfig:
     camera_a: float = 0.18
     mic_a: float = 0.03
     serial_number: str = ""  # "": derived from the seed
+    lawyer_seed: int | None = None  # spec-lawyer mode (lawyer.py): None, a kind device
 
     def __post_init__(self) -> None:
         problems = []

@@ -20,7 +20,8 @@ Where the spec leaves room, this device does what a careful firmware would:
   read when it is handled. A device slow on `clock` too cannot be synced closer than half
   its round trip, which leaves timing clauses inconclusive rather than wrong.
 - Captures are checked in this order: arguments, BUSY (a recording runs or a photo is
-  being taken), UNSUPPORTED (kind not in ``capabilities.capture``), CONSENT_REQUIRED,
+  being taken; the spec lawyer also while the last photo's exposure is < 1 s old),
+  UNSUPPORTED (kind not in ``capabilities.capture``), CONSENT_REQUIRED,
   INDICATOR_FAULT (``tamper_detect`` and covered), INTERNAL (storage full).
 - `record.stop`, a revoke or a reboot that comes before a recording's first frame lets
   that frame happen (at most ``camera_startup_ms`` later) and then stops: every capture
@@ -35,6 +36,9 @@ Where the spec leaves room, this device does what a careful firmware would:
 - Power loss sends nothing: the running capture and its data are lost, consent too.
 - ``consent`` events are sent only when consent changes; revoking "all" sends one per
   scope that was granted.
+
+With ``lawyer_seed`` set it stops being kind and takes every liberty the spec allows
+(`lawyer`); its free text and ids come from `voice`, the catalogue's liars from `liars`.
 """
 
 from __future__ import annotations
@@ -46,42 +50,44 @@ import shutil
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from harness import spec
 from harness.sim.capture import CaptureCommands
+from harness.sim.commands import DeviceCommands
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device_clock import DeviceClock
-from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, VENDOR, Power, Recording, Reply
-from harness.sim.faults import REVOKE_SLOW_S, SILENT_AFTER, VANISH_AFTER, check_faults, fault_knobs
+from harness.sim.device_state import TICK_S, Power, Recording, Reply
+from harness.sim.faults import SILENT_AFTER, VANISH_AFTER, check_faults, fault_knobs
+from harness.sim.lawyer import Lawyer
 from harness.sim.led import Led
-from harness.sim.led_driver import Demand, LedDriver
+from harness.sim.led_driver import LedDriver
 from harness.sim.lifecycle import Lifecycle
 from harness.sim.protocol import (
     LineSplitter,
     Refusal,
-    artifact_id,
     check_request,
-    choice,
     parse_message,
     request_id,
     response,
-    selftest_ms,
 )
 from harness.sim.pty_port import PtyPort
 from harness.sim.reactor import Reactor, Timer
-from harness.sim.storage import Artifact, Storage
+from harness.sim.storage import Storage
+from harness.sim.voice import Voice
 
 __all__ = ["SimDevice", "SimDeviceConfig"]
 
 log = logging.getLogger(__name__)
 
 LED_HISTORY_S = 60.0  # past LED kept at least this long (longer while a reader needs it)
+HOLD_MAX_S = 1.0  # events held for a response are sent by then even if none comes
 
 
-class SimDevice(CaptureCommands, Lifecycle):
+class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
     """Simulated glasses on a pty at `link_path` (default: ``<new tmpdir>/dut``)."""
 
     def __init__(
@@ -96,8 +102,12 @@ class SimDevice(CaptureCommands, Lifecycle):
         """`keep_led_since` names the oldest LED instant a reader may still ask about (the
         instrument computes readings lazily); older history is pruned."""
         self.faults = check_faults(faults, "device")
-        self.config = apply_knobs(config or SimDeviceConfig(), fault_knobs(self.faults))
-        cfg = self.config
+        implied = fault_knobs(self.faults)
+        cfg = apply_knobs(config or SimDeviceConfig(), implied)
+        self.lawyer = None if cfg.lawyer_seed is None else Lawyer(cfg.lawyer_seed)
+        if self.lawyer is not None:
+            cfg = self.lawyer.vary(cfg, keep=frozenset(implied))
+        self.config = cfg
         self._rng = random.Random(cfg.seed)
         self._tmpdir: Path | None = None
         if link_path is None:
@@ -107,19 +117,25 @@ class SimDevice(CaptureCommands, Lifecycle):
         self.reactor = Reactor(self.port, self._on_data, name="sim-device")
         self.driver = LedDriver(led)
         self._keep_led_since = keep_led_since
-        self.serial_number = cfg.serial_number or f"SG1-{self._rng.randrange(16**8):08X}"
+        serial = cfg.serial_number or f"SG1-{self._rng.randrange(16**8):08X}"
+        lawyer = self.lawyer
+        self.voice = Voice(
+            self.faults, serial, *((lawyer.id_style, lawyer.ids) if lawyer else ("plain", None))
+        )
+        self.serial_number = self.voice.identity["serial_number"]
         self.clock = DeviceClock(time.monotonic(), 0, cfg.drift_ppm)
         self.boot_count = 0
         self.booted = threading.Event()
         self.indicator_covered = cfg.indicator_covered
-        self.storage = Storage(cfg.storage_bytes)
+        self.storage = Storage(cfg.storage_bytes, self.voice.artifact_id)
         self._power = Power.OFF
         self._gen = 0  # power session; timers of an older one are void
         self._lines = LineSplitter()
-        self._offered = frozenset({"indicator.selftest"} if cfg.indicator_selftest else ())
+        self._withheld = self._withheld_commands()
         self._consent = dict.fromkeys(spec.SCOPES, False)
         self._recording: Recording | None = None
         self._photo_busy = False
+        self._busy_until = 0.0  # the lawyer's "previous photo still being exposed"
         self._camera = False
         self._mic = False
         self._belief = False
@@ -130,7 +146,9 @@ class SimDevice(CaptureCommands, Lifecycle):
         self._vanished = False
         self._noise_count = 0
         self._next_session = 1
-        self._eol = b"\r\n" if cfg.crlf else b"\n"
+        self._eol = "crlf" if cfg.crlf else lawyer.eol if lawyer else "lf"
+        self._held: list[bytes] | None = None  # events held back until after a response
+        self._held_lag = 0.0
         if "flood" in self.faults:
             self.reactor.on_low_water = self._flood
 
@@ -146,6 +164,19 @@ class SimDevice(CaptureCommands, Lifecycle):
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
+
+    def _withheld_commands(self) -> frozenset[str]:
+        """Commands answered UNSUPPORTED: the optional self-test without its capability, and
+        the mandatory ones a liar refuses."""
+        withheld = set() if self.config.indicator_selftest else {"indicator.selftest"}
+        for fault, cmds in (
+            ("unsupported_delete", ("artifact.delete",)),
+            ("unsupported_reboot", ("device.reboot", "device.factory_reset")),
+            ("unsupported_info", ("artifact.info",)),
+        ):
+            if self.has(fault):
+                withheld.update(cmds)
+        return frozenset(withheld)
 
     def start(self, *, powered: bool = True, timeout: float = 5.0) -> SimDevice:
         """Open the pty; if `powered`, boot at once and wait (bounded) for the first `boot`.
@@ -215,25 +246,55 @@ class SimDevice(CaptureCommands, Lifecycle):
 
         return self.reactor.call_at(t, guarded)
 
+    def _line(self, data: bytes) -> bytes:
+        """`data` with its line end: LF, CRLF, or (lawyer) either, fixed per content."""
+        crlf = self._eol == "crlf" or (self._eol == "mixed" and zlib.crc32(data) & 1)
+        return data + (b"\r\n" if crlf else b"\n")
+
     def _send(self, obj: dict[str, Any]) -> None:
-        self.reactor.send(json.dumps(obj).encode() + self._eol)
+        data = self._line(json.dumps(obj).encode())
+        if "event" in obj and self._held is not None:
+            self._held.append(data)
+        else:
+            self.reactor.send(data)
 
     def _console(self, line: bytes) -> None:
-        self.reactor.send(line + self._eol, console=True)
+        self.reactor.send(self._line(line), console=True)
 
     def _emit(self, event: str, t: float, **fields: Any) -> None:
         """Send an event that happened at host time `t` (silent unless up)."""
         if self._power is Power.UP:
             self._send({"event": event, "t_us": self.clock.to_device_us(t), **fields})
 
+    def _narrate(self, t: float) -> None:
+        for message in self.voice.narration():
+            self._emit("log", t, level="info", message=message)
+
+    def _hold_events(self, lag: float) -> None:
+        """Hold every event back until `lag` after the next response (lawyer): the events
+        of a capture then follow the response that they would have preceded."""
+        if self._held is None:
+            self._held = []
+            self._at(time.monotonic() + HOLD_MAX_S, self._release_held)
+        self._held_lag = lag
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, None
+        for data in held or ():
+            self.reactor.send(data)
+
     def _reply(
         self, wire_id: int, *, result: dict[str, Any] | None = None, error: Refusal | None = None
     ) -> None:
         if self._power is Power.OFF:
             return
+        if error is not None:
+            error = Refusal(error.code, self.voice.error(error.code, error.message))
         msg = response(wire_id, result, error)
         for _ in range(2 if self.has("dup_response") else 1):
             self._send(msg)
+        if self._held is not None:
+            self._at(time.monotonic() + self._held_lag, self._release_held)
         if self.has("vanish") and not self._vanished and self._requests_total >= VANISH_AFTER:
             self._vanished = True
             self._at(time.monotonic() + 0.05, self._vanish)
@@ -264,8 +325,13 @@ class SimDevice(CaptureCommands, Lifecycle):
             return
         wire_id = self._last_id if self.has("unknown_id") else rid
         self._last_id = rid
-        cfg = self.config
-        delay = (cfg.clock_delay_ms if msg.get("cmd") == "clock" else cfg.reply_delay_ms) / 1000
+        cfg, cmd = self.config, msg.get("cmd")
+        if cmd == "clock":
+            delay = cfg.clock_delay_ms / 1000
+        elif self.lawyer is not None:
+            delay = self.lawyer.reply_delay(cmd, cfg)
+        else:
+            delay = cfg.reply_delay_ms / 1000
         if delay > 0:
             self._at(t + delay, lambda: self._handle(msg, wire_id, t + delay))
         else:
@@ -290,116 +356,9 @@ class SimDevice(CaptureCommands, Lifecycle):
             reply(result)
 
     def _dispatch(self, msg: dict[str, Any], t: float, reply: Reply) -> dict[str, Any] | None:
-        cmd, args = check_request(msg, self._offered)
+        cmd, args = check_request(msg, self._withheld)
         handler = getattr(self, "_cmd_" + cmd.replace(".", "_"))
         return handler(args, t, reply)
-
-    # -- commands: identity and state ---------------------------------------------------
-
-    def _cmd_hello(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        return {
-            "protocol": spec.PROTOCOL_VERSION,
-            "vendor": VENDOR,
-            "model": MODEL,
-            "firmware": FIRMWARE,
-            "serial_number": self.serial_number,
-            "capabilities": {
-                "capture": list(self.config.capture_kinds),
-                "indicator_selftest": self.config.indicator_selftest,
-                "tamper_detect": self.config.tamper_detect,
-            },
-        }
-
-    def _cmd_clock(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        return {"t_us": self.clock.to_device_us(time.monotonic())}
-
-    def _cmd_state(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        rec = self._recording
-        recording = None
-        if rec is not None:
-            since = self.clock.to_device_us(rec.requested)
-            recording = {"kind": rec.kind, "session": rec.session, "since_us": since}
-        return {
-            "recording": recording,
-            "indicator": "on" if self._belief else "off",
-            "consent": dict(self._consent),
-            "artifacts": len(self.storage.ids()),
-        }
-
-    # -- commands: consent --------------------------------------------------------------
-
-    def _cmd_consent_grant(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        scope = choice(args, "scope", spec.SCOPES)
-        choice(args, "gesture", spec.GESTURES)
-        if not self._consent[scope]:
-            self._consent[scope] = True
-            self._emit("consent", t, scope=scope, granted=True)
-        return {}
-
-    def _cmd_consent_revoke(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        scope = choice(args, "scope", (*spec.SCOPES, "all"))
-        scopes = spec.SCOPES if scope == "all" else (scope,)
-        for s in scopes:
-            if self._consent[s]:
-                self._consent[s] = False
-                self._emit("consent", t, scope=s, granted=False)
-        rec = self._recording
-        if rec is not None and not rec.stopping:
-            if rec.kind in scopes:
-                self._revoke_recording(rec, t)
-            elif "audio" in scopes and rec.mic:
-                rec.mic = self._mic = False
-        return {}
-
-    def _revoke_recording(self, rec: Recording, t: float) -> None:
-        if self.has("revoke_ignored"):
-            return
-        if self.has("revoke_slow"):
-            if rec.stop_timer is None:
-                when = t + REVOKE_SLOW_S
-                rec.stop_timer = self._at(when, lambda: self._stop(rec, "consent_revoked", when))
-            return
-        self._stop(rec, "consent_revoked", t)
-
-    def _consent_ok(self, scope: str, source: str) -> bool:
-        if self._consent[scope]:
-            return True
-        if source == "agent" and self.has("agent_bypass"):
-            return True
-        if scope == "photo" and self.has("photo_no_consent"):
-            return True
-        return scope in ("photo", "audio") and self.has("scope_leak") and self._consent["video"]
-
-    # -- commands: artifacts ------------------------------------------------------------
-
-    def _cmd_artifact_list(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        return {"artifacts": self.storage.ids()}
-
-    def _artifact(self, args: dict[str, Any]) -> Artifact:
-        aid = artifact_id(args)
-        artifact = self.storage.get(aid)
-        if artifact is None:
-            raise Refusal("NOT_FOUND", f"no artifact {aid[:32]!r}")
-        return artifact
-
-    def _cmd_artifact_info(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        return self._artifact(args).info()
-
-    def _cmd_artifact_delete(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
-        self.storage.delete(self._artifact(args).id, keep_file=self.has("undeleted"))
-        return {}
-
-    # -- commands: indicator and device -------------------------------------------------
-
-    def _cmd_indicator_selftest(
-        self, args: dict[str, Any], t: float, reply: Reply
-    ) -> dict[str, Any]:
-        ms = selftest_ms(args)
-        cfg = self.config
-        style = (cfg.led_level, cfg.pwm_hz, cfg.pwm_duty)
-        self.driver.put("selftest", Demand(t, t + ms / 1000, style, report_lag=self._report_lag()))
-        self._render()
-        return {}
 
     # -- the LED and what the device says about it --------------------------------------
 

@@ -4,9 +4,13 @@ Each fault is a behaviour a real firmware or a real link could have, not a switc
 makes a check fail; the simulated device consults the active names where that behaviour
 lives. `kind` says what the harness must conclude about a device showing the fault:
 
-- ``nonconforming``: a firmware bug or cheat; every clause in `clauses` must FAIL.
+- ``nonconforming``: a firmware bug or cheat; every clause in `clauses` must get
+  `verdict` (FAIL, or INCONCLUSIVE where the cheat leaves nothing to observe).
   `incidental` lists clauses that may also FAIL depending on how a check probes
   (e.g. CON-2 for a device that captures photos with no consent at all).
+  Some are liars: they hide a violation behind the protocol (refuse a mandatory
+  command, leave a kind out of `hello`, misname a capture, misstate its times, word
+  their messages like verdicts). The harness must judge them by what it observes.
 - ``awkward``: conforming but hard to talk to; every clause must still PASS.
 - ``transport``: a hostile link or instrument; the run must end BROKEN (a bench fault),
   never FAIL.
@@ -21,9 +25,33 @@ both.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+
+from harness.sim.fault import (
+    FAULT_KINDS,
+    IND_ALL,
+    TARGETS,
+    VERDICTS,
+    Fault,
+    FaultKind,
+    Target,
+    Verdict,
+)
+from harness.sim.liars import LIARS
+
+__all__ = [
+    "FAULTS",
+    "FAULT_KINDS",
+    "TARGETS",
+    "VERDICTS",
+    "Fault",
+    "FaultKind",
+    "Target",
+    "Verdict",
+    "by_target",
+    "check_faults",
+    "fault_knobs",
+]
 
 # The size of each misbehaviour (used by the simulated device).
 LED_LATE_S = 0.080
@@ -37,43 +65,13 @@ PREROLL_S = 1.5
 VANISH_AFTER, VANISH_FOR_S = 5, 1.5
 SILENT_AFTER = 5
 
-FaultKind = Literal["nonconforming", "awkward", "transport"]
-FAULT_KINDS: tuple[FaultKind, ...] = ("nonconforming", "awkward", "transport")
-Target = Literal["device", "instrument", "power"]
-TARGETS: tuple[Target, ...] = ("device", "instrument", "power")
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One catalogued misbehaviour and the verdict it must lead to."""
-
-    name: str
-    description: str
-    kind: FaultKind
-    clauses: tuple[str, ...] = ()
-    incidental: tuple[str, ...] = ()
-    knobs: Mapping[str, object] = field(default_factory=dict)
-    target: Target = "device"
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS or self.target not in TARGETS:
-            raise ValueError(f"fault {self.name}: unknown kind or target")
-        if (self.kind == "nonconforming") != bool(self.clauses):
-            raise ValueError(f"fault {self.name}: clauses are required iff nonconforming")
-        if (self.target != "device") != self.name.startswith(f"{self.target}."):
-            raise ValueError(f"fault {self.name}: only instrument and power faults are prefixed")
-
-    @property
-    def native_name(self) -> str:
-        """The name the target simulator itself knows the fault by."""
-        return self.name.removeprefix(f"{self.target}.")
-
 
 def _catalogue(*faults: Fault) -> Mapping[str, Fault]:
-    return MappingProxyType({f.name: f for f in faults})
+    catalogue = {f.name: f for f in faults}
+    if len(catalogue) != len(faults):
+        raise ValueError("fault names must be unique")
+    return MappingProxyType(catalogue)
 
-
-_IND_ALL = ("IND-1", "IND-2", "IND-3", "IND-4", "IND-5")
 
 FAULTS: Mapping[str, Fault] = _catalogue(
     # -- indicator ----------------------------------------------------------------------
@@ -105,14 +103,14 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "Battery saver drives the LED at 1 kHz, 6 % duty during captures (selftest stays "
         "bright); the firmware reports 'on' throughout.",
         "nonconforming",
-        (*_IND_ALL, "IND-6"),
+        (*IND_ALL, "IND-6"),
     ),
     Fault(
         "agent_dark",
         "Captures from the 'agent' source (the assistant looking) never light the LED; the "
         "firmware honestly reports the indicator as off.",
         "nonconforming",
-        _IND_ALL,
+        IND_ALL,
     ),
     Fault(
         "photo_blink",
@@ -221,6 +219,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "nonconforming",
         ("MIN-4",),
     ),
+    *LIARS,
     # -- awkward but conforming ---------------------------------------------------------
     Fault(
         "slow_replies",
@@ -258,6 +257,21 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "A noisy UART: lines of invalid UTF-8, oversize (>4096 B) lines and truncated "
         "JSON appear between messages; real messages are still correct.",
         "awkward",
+    ),
+    Fault(
+        "hostile_strings",
+        "vendor, model, firmware, serial number, log and error messages full of control "
+        "characters, ANSI escapes, bidi overrides, markup, TeX, braces, quotes, "
+        "backslashes and verdict-like words ('FAIL:', 'signature: VALID'); otherwise "
+        "a perfect device.",
+        "awkward",
+    ),
+    Fault(
+        "video_only",
+        "A video-only pair of glasses: hello declares only video; photo and audio are "
+        "answered UNSUPPORTED (nothing stored, no LED).",
+        "awkward",
+        knobs={"capture_kinds": ("video",)},
     ),
     Fault(
         "busy_while_rebooting",

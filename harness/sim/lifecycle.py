@@ -12,7 +12,7 @@ from typing import Any
 from harness import spec
 from harness.sim import console
 from harness.sim.device_clock import DeviceClock
-from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, Power, Reply
+from harness.sim.device_state import TICK_S, Power, Reply
 from harness.sim.faults import VANISH_FOR_S
 
 NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
@@ -29,11 +29,18 @@ class Lifecycle:
         self._shutdown("factory_reset", t, reply)
 
     def _shutdown(self, reason: str, t: float, reply: Reply) -> None:
-        """Stop the recording, LED off, answer, go silent, boot again."""
+        """Stop the recording, LED off, answer, go silent, boot again.
+
+        The spec lawyer may go down without an `indicator off` event (the spec allows it:
+        a `boot` says the indicator is off)."""
+        silent = self.lawyer is not None and self.lawyer.silent_shutdown()
 
         def go_down(_: dict[str, Any] | None = None) -> None:
             self.driver.clear()
+            if silent:
+                self._belief = False
             self._render()
+            self._release_held()  # nothing is sent after the response
             reply({})
             self._gen += 1
             self._power = Power.BOOTING
@@ -50,6 +57,7 @@ class Lifecycle:
         """What a reboot, factory reset or power loss forgets (faults decide what survives)."""
         self._lines.clear()
         self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
+        self._busy_until = 0.0
         keeps = {
             "reboot": "consent_persists",
             "factory_reset": "reset_keeps_consent",
@@ -58,7 +66,7 @@ class Lifecycle:
         if not self.has(keeps):
             self._consent = dict.fromkeys(spec.SCOPES, False)
         if cause == "factory_reset" and not self.has("reset_keeps_artifacts"):
-            self.storage.erase()
+            self.storage.erase(keep_files=self.has("hidden_after_reset"))
 
     def _boot(self, reason: str) -> None:
         cfg = self.config
@@ -73,13 +81,15 @@ class Lifecycle:
         self._requests_this_boot = 0
         self._belief = False
         self.storage.rebuild_index()
-        for line in console.banner(MODEL, FIRMWARE, self.serial_number, reason):
+        who = self.voice.identity
+        for line in console.banner(who["model"], who["firmware"], self.serial_number, reason):
             self._console(line)
         self._emit("boot", now, reason=reason)
+        self._narrate(now)
         self._at(now + TICK_S, self._tick)
         if cfg.chatter > 0:
             self._chatter()
-        if self.has("bad_utf8"):
+        if self.has("bad_utf8") or (self.lawyer is not None and self.lawyer.noise):
             self._noise()
         self.booted.set()
 
@@ -89,6 +99,7 @@ class Lifecycle:
         self._gen += 1
         self._power = Power.OFF
         self._enter_reset("power_loss")
+        self._held = None
         self._belief = False
         self.driver.clear()
         self._render()

@@ -91,19 +91,20 @@ def request_id(msg: dict[str, Any]) -> int | None:
     return rid
 
 
-def check_request(msg: dict[str, Any], offered: frozenset[str]) -> tuple[str, dict[str, Any]]:
+def check_request(msg: dict[str, Any], withheld: frozenset[str]) -> tuple[str, dict[str, Any]]:
     """(cmd, args) of a request, or the Refusal the spec calls for.
 
-    `offered` are the optional commands this device offers (``indicator.selftest``);
-    one it does not offer is UNSUPPORTED whatever its arguments.
+    `withheld` are the commands this device does not offer (``indicator.selftest``
+    without the capability, or a mandatory one a nonconforming firmware refuses); each
+    is UNSUPPORTED whatever its arguments.
     """
     cmd = msg.get("cmd")
     if not isinstance(cmd, str):
         raise Refusal("BAD_REQUEST", "cmd must be a string")
     if cmd not in ARGS:
         raise Refusal("UNKNOWN_COMMAND", f"unknown command {cmd[:64]!r}")
-    if cmd == "indicator.selftest" and cmd not in offered:
-        raise Refusal("UNSUPPORTED", "indicator self-test not offered")
+    if cmd in withheld:
+        raise Refusal("UNSUPPORTED", f"{cmd} not offered")
     args = msg.get("args", {})
     if not isinstance(args, dict):
         raise Refusal("BAD_REQUEST", "args must be an object")

@@ -3,10 +3,13 @@
 Ids are never reused (also across factory resets), so a deleted id can never be
 mistaken for a new artifact. "Hidden" models an index that forgot a file the flash
 still holds (the `undeleted` fault): it comes back when the index is rebuilt at boot.
+"Unlisted" models a reset that only emptied the list (the `hidden_after_reset` fault):
+the file is still served by id, but never listed again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +33,8 @@ class Artifact:
     tracks: tuple[str, ...]
     fields: tuple[str, ...]
     bytes: int
-    hidden: bool = False
+    hidden: bool = False  # neither listed nor served, until the index is rebuilt
+    unlisted: bool = False  # served by id, never listed
 
     def info(self) -> dict[str, Any]:
         return {
@@ -59,13 +63,15 @@ def media_bytes(frames: int, tracks: tuple[str, ...], audio_buffers: int, photo:
 class Storage:
     """Artifacts by id, in creation order."""
 
-    def __init__(self, capacity_bytes: int) -> None:
+    def __init__(self, capacity_bytes: int, name: Callable[[int], str] | None = None) -> None:
+        """`name` turns the running number into an id (default ``a-0001``)."""
         self.capacity_bytes = capacity_bytes
         self._items: dict[str, Artifact] = {}
         self._next = 1
+        self._name = name or "a-{:04d}".format
 
     def new_id(self) -> str:
-        aid = f"a-{self._next:04d}"
+        aid = self._name(self._next)
         self._next += 1
         return aid
 
@@ -81,7 +87,7 @@ class Storage:
         return None if a is None or a.hidden else a
 
     def ids(self) -> list[str]:
-        return [a.id for a in self._items.values() if not a.hidden]
+        return [a.id for a in self._items.values() if not (a.hidden or a.unlisted)]
 
     def delete(self, aid: str, *, keep_file: bool = False) -> bool:
         """Delete a visible artifact; with `keep_file` only the index forgets it."""
@@ -99,5 +105,10 @@ class Storage:
         for a in self._items.values():
             a.hidden = False
 
-    def erase(self) -> None:
-        self._items.clear()
+    def erase(self, *, keep_files: bool = False) -> None:
+        """Erase everything; with `keep_files` only the list forgets (files still served)."""
+        if keep_files:
+            for a in self._items.values():
+                a.unlisted = True
+        else:
+            self._items.clear()

@@ -1,9 +1,5 @@
-"""The simulated device, seen as a real host sees it: pyserial on its pty, raw JSON lines.
-
-Deliberately not through `harness.wire.client.DeviceClient`: the simulator must follow the
-protocol document, so these tests speak the document, byte for byte, and compare what
-the device says with the truth it exposes (LED timeline, clock mapping).
-"""
+"""The simulated device, seen as a real host sees it: pyserial on its pty, raw JSON lines
+(`tests.sim.host`), compared with the truth it exposes (LED timeline, clock mapping)."""
 
 from __future__ import annotations
 
@@ -16,12 +12,11 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import serial
 
 from harness import spec
 from harness.judge.clauses import CLAUSE_BY_ID
@@ -33,122 +28,7 @@ from harness.sim.led import Led
 from harness.sim.led_driver import Demand, Gaps, LedDriver
 from harness.sim.station import SimStation
 from tests.runs import run_module
-
-FAST = {"reboot_ms": 60.0}
-
-
-class Host:
-    """A minimal host: writes requests, reads lines in arbitrary chunks, keeps everything."""
-
-    def __init__(self, path: Path) -> None:
-        self.ser = serial.serial_for_url(str(path), timeout=0.02)
-        self.ser.reset_input_buffer()
-        self.raw: list[bytes] = []  # every line, ends included
-        self.messages: list[dict[str, Any]] = []
-        self._buf = bytearray()
-        self.next_id = 0
-
-    def close(self) -> None:
-        self.ser.close()
-
-    def pump(self, until: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not until():
-            if time.monotonic() > deadline:
-                return False
-            data = self.ser.read(max(1, self.ser.in_waiting))
-            self._buf += data
-            while (nl := self._buf.find(b"\n")) >= 0:
-                line = bytes(self._buf[: nl + 1])
-                del self._buf[: nl + 1]
-                self.raw.append(line)
-                try:
-                    msg = json.loads(line) if line.startswith(b"{") else None
-                except ValueError:
-                    msg = None
-                if isinstance(msg, dict):
-                    self.messages.append(msg)
-        return True
-
-    def send(self, obj: dict[str, Any] | bytes) -> None:
-        data = obj if isinstance(obj, bytes) else json.dumps(obj).encode() + b"\n"
-        self.ser.write(data)
-
-    def request(self, cmd: str, timeout: float = 1.5, **args: Any) -> dict[str, Any] | None:
-        self.next_id += 1
-        rid = self.next_id
-        msg: dict[str, Any] = {"id": rid, "cmd": cmd}
-        if args:
-            msg["args"] = args
-        self.send(msg)
-        found: list[dict[str, Any]] = []
-
-        def answered() -> bool:
-            found[:] = [m for m in self.messages if m.get("id") == rid]
-            return bool(found)
-
-        self.pump(answered, timeout)
-        return found[0] if found else None
-
-    def ok(self, cmd: str, **args: Any) -> dict[str, Any]:
-        r = self.request(cmd, **args)
-        assert r is not None, f"{cmd}: no response"
-        assert r["ok"] is True, r
-        return r["result"]
-
-    def err(self, cmd: str, **args: Any) -> str:
-        r = self.request(cmd, **args)
-        assert r is not None, f"{cmd}: no response"
-        assert r["ok"] is False, r
-        return r["error"]["code"]
-
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        return [m for m in self.messages if "event" in m and name in (None, m["event"])]
-
-    def wait_event(self, name: str, timeout: float = 2.0, **fields: Any) -> dict[str, Any]:
-        def match() -> dict[str, Any] | None:
-            for e in self.events(name):
-                if all(e.get(k) == v for k, v in fields.items()):
-                    return e
-            return None
-
-        assert self.pump(lambda: match() is not None, timeout), f"no {name} {fields}"
-        found = match()
-        assert found is not None
-        return found
-
-    def drain(self, seconds: float) -> None:
-        self.pump(lambda: False, seconds)
-
-
-Sim = tuple[SimDevice, Led, Host]
-
-
-@pytest.fixture
-def sim() -> Iterator[Callable[..., Sim]]:
-    """Start a device (faults and knobs as given) and connect a host to its pty."""
-    started: list[Sim] = []
-
-    def make(*faults: str, **knobs: Any) -> Sim:
-        led = Led()
-        config = apply_knobs(SimDeviceConfig(seed=11), {**FAST, **knobs})
-        dev = SimDevice(led, config, faults).start()
-        host = Host(dev.link_path)
-        started.append((dev, led, host))
-        host.drain(0.05)  # the first boot's banner and event, possibly flushed already
-        host.raw.clear()
-        host.messages.clear()
-        return dev, led, host
-
-    yield make
-    for dev, _, host in started:
-        host.close()
-        dev.stop()
-
-
-def lit(led: Led, t: float) -> bool:
-    return led.level_at(t) > 0
-
+from tests.sim.host import Host, Sim, lit
 
 # -- identity, framing, errors -------------------------------------------------------------
 

@@ -1,0 +1,34 @@
+"""The `sim` fixture: a simulated device on a real pty with a minimal host connected."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from harness.sim.config import SimDeviceConfig, apply_knobs
+from harness.sim.device import SimDevice
+from harness.sim.led import Led
+from tests.sim.host import FAST, Host, Sim
+
+
+@pytest.fixture
+def sim() -> Iterator[Callable[..., Sim]]:
+    """Start a device (faults and knobs as given) and connect a host to its pty."""
+    started: list[Sim] = []
+
+    def make(*faults: str, **knobs: Any) -> Sim:
+        led = Led()
+        config = apply_knobs(SimDeviceConfig(seed=11), {**FAST, **knobs})
+        dev = SimDevice(led, config, faults).start()
+        host = Host(dev.link_path)
+        started.append((dev, led, host))
+        host.drain(0.05)  # the first boot's banner and event, possibly flushed already
+        host.forget()
+        return dev, led, host
+
+    yield make
+    for dev, _, host in started:
+        host.close()
+        dev.stop()
