@@ -74,6 +74,16 @@ class SuiteRun:
         clauses = self.summary.get("clauses", {})
         return {cid for cid, c in clauses.items() if c["verdict"] == verdict}
 
+    def caught_by(self) -> dict[str, list[str]]:
+        """Suite module -> the clauses its tests gave a FAIL or INCONCLUSIVE."""
+        out: dict[str, set[str]] = {}
+        for rec in self.tests:
+            bad = {c for c, v in (rec.get("verdicts") or {}).items() if v != "PASS"}
+            if bad:
+                module = rec["test"].split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+                out.setdefault(module, set()).update(bad)
+        return {m: sorted(c) for m, c in sorted(out.items())}
+
     @property
     def first_fail_s(self) -> float | None:
         """Seconds of testing until the first failing test finished (None: none failed)."""

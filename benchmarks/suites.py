@@ -12,6 +12,7 @@ from typing import Any
 
 from benchmarks.common import ALL_SUITES, run_many, run_suites
 from harness.sim.faults import FAULTS
+from harness.sim.liars import LIARS
 
 CLEAN_RUNS = 10
 # Faults the state machine is asked to find (one or two per principle; each run may
@@ -50,15 +51,25 @@ def run() -> dict[str, Any]:
     out["clean_runs"] = len(verdicts)
     out["clean_pass"] = sum(v == "PASS" for v in verdicts)
     out["clean_verdicts"] = verdicts
-    # 3. Detection: each nonconforming fault against the example suites.
+    # 3. Detection: each nonconforming fault against every suite, and which suite caught it.
     faults = sorted(n for n, f in FAULTS.items() if f.kind == "nonconforming")
-    runs = run_many(base / "faults", {n: [n] for n in faults}, parallel=4)
+    runs = run_many(base / "faults", {n: [n] for n in faults}, parallel=4, suites=ALL_SUITES)
     detect = {n: r.first_fail_s for n, r in runs.items()}
     out["detect_seconds"] = {n: round(s, 2) if s is not None else None for n, s in detect.items()}
     found = [s for s in detect.values() if s is not None]
     out["detect_seconds_median"] = round(statistics.median(found), 2) if found else None
     out["detected"] = f"{len(found)}/{len(faults)}"
-    out["detection_matrix"] = {n: sorted(r.with_verdict("FAIL")) for n, r in runs.items()}
+    out["detection_matrix"] = {
+        n: {v: sorted(r.with_verdict(v)) for v in ("FAIL", "INCONCLUSIVE", "BROKEN")}
+        for n, r in runs.items()
+    }
+    out["caught_by"] = {n: r.caught_by() for n, r in runs.items()}
+    # Liars: caught when each clause the catalogue names gets its verdict (never PASS).
+    liars = [f.name for f in LIARS]
+    caught = [n for n in liars if set(FAULTS[n].clauses) <= runs[n].with_verdict(FAULTS[n].verdict)]
+    out["liars_total"] = len(liars)
+    out["liars_caught"] = len(caught)
+    out["liars_missed"] = sorted(set(liars) - set(caught))
     # 4. The state machine alone against some faults: the length of what it shrinks to.
     machine = run_many(
         base / "machine",

@@ -63,6 +63,17 @@ class Results:
     def with_verdict(self, *verdicts: str) -> set[str]:
         return {cid for cid, v in self.verdicts.items() if v in verdicts}
 
+    def caught_by(self) -> dict[str, set[str]]:
+        """Which suite module gave which clause a FAIL or INCONCLUSIVE (from the tests'
+        typed verdicts): the detection matrix's 'caught by' column."""
+        out: dict[str, set[str]] = {}
+        for rec in self.tests:
+            bad = {c for c, v in (rec.get("verdicts") or {}).items() if v != "PASS"}
+            if bad:
+                module = rec["test"].split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+                out.setdefault(module, set()).update(bad)
+        return out
+
     def damaged(self) -> list[str]:
         """The files the manifest lists that are missing or whose bytes no longer match."""
         root = self.run_dir
@@ -146,19 +157,29 @@ def run_suites(
     faults: Sequence[str] = (),
     suites: Sequence[str] = EXAMPLE_SUITES,
     timeout_s: float = 900,
+    lawyer_seed: int | None = None,
 ) -> Run:
-    """The conformance suites against the simulated bench with `faults`, recorded in `out`."""
+    """The conformance suites against the simulated bench with `faults` (and a spec-lawyer
+    device when `lawyer_seed` is given), recorded in `out`."""
     args = [*suites, "--station", "sim", "-o", "console_output_style=classic"]
+    if lawyer_seed is not None:
+        args += ["--sim-lawyer-seed", str(lawyer_seed)]
     return run_pytest(args, report_dir=out, faults=faults, timeout_s=timeout_s)
 
 
 def run_many(
-    base: Path, jobs: Mapping[str, Sequence[str]], parallel: int = 3, **kw: Any
+    base: Path,
+    jobs: Mapping[str, Sequence[str]],
+    parallel: int = 3,
+    lawyers: Mapping[str, int] | None = None,
+    **kw: Any,
 ) -> dict[str, Run]:
-    """`run_suites` for several faulty benches at once (they mostly wait on real time)."""
+    """`run_suites` for several faulty benches at once (they mostly wait on real time);
+    `lawyers` gives some jobs a spec-lawyer seed."""
+    seeds = lawyers or {}
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         futs = {
-            name: pool.submit(run_suites, base / name, faults, **kw)
+            name: pool.submit(run_suites, base / name, faults, lawyer_seed=seeds.get(name), **kw)
             for name, faults in jobs.items()
         }
         return {name: f.result() for name, f in futs.items()}

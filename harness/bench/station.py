@@ -111,6 +111,8 @@ class SimConfig(_Strict):
     faults: list[str] = []
     knobs: dict[str, float | int | bool | str] = {}
     seed: int = 1
+    # A seeded spec-lawyer device: varies everything the protocol leaves open (None: kind).
+    lawyer_seed: Annotated[int, Field(ge=0)] | None = None
 
 
 class Station(_Strict):

@@ -188,14 +188,19 @@ def check_claims(
                 worst_s = b - a
                 worst_u = _rss(claim.start.u, (claim.end or claim.start).u, u_edge)
     for at, indicator in state_claims:
-        if indicator != "on" or not (t_begin <= at.t <= t_end):
+        # A `state` answer was true at some instant between the request and the answer
+        # (at.t ± at.u): it is held at the most favourable one, so only an "on" said while
+        # the indicator was dark throughout that window is a false claim.
+        a, b = at.t - at.u, at.t + at.u
+        if indicator != "on" or not (t_begin <= a <= t_end):
             continue
         n += 1
-        if _containing(lit, at.t) is None:
-            before = [iv.end for iv in lit if iv.end < at.t]
-            dark_since = before[-1] if before else t_begin
-            if at.t - dark_since > worst_s:
-                worst_s, worst_u = at.t - dark_since, _rss(at.u, u_edge)
+        if any(iv.start <= b and iv.end >= a for iv in lit):
+            continue
+        before = [iv.end for iv in lit if iv.end < a]
+        dark_since = before[-1] if before else t_begin
+        if a - dark_since > worst_s:
+            worst_s, worst_u = a - dark_since, u_edge
     return [
         Measurement("IND-6", "claimed_on_while_unlit", worst_s * MS, "ms",
                     limits["self_report_ms"], "<=", worst_u * MS, subject=f"{n} claim(s)",

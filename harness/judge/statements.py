@@ -7,6 +7,11 @@ and an event's device time, mapped to the host clock, cannot lie after the momen
 received it by more than the mapping's uncertainty. A contradiction FAILs the clause the
 statement would have served (clauses.md "What counts as evidence"), with both values in
 the record.
+
+A statement is held to what the host observed up to the uncertainty of the clock sync:
+each value here is the contradiction *beyond* that uncertainty (U = 0), so an honest
+device whose times sit inside it always passes, and a liar fails only when the
+contradiction is certain.
 """
 
 from __future__ import annotations
@@ -61,11 +66,11 @@ def _first_after_request(cap: CaptureInterval, test: str) -> Measurement:
     """MIN-3: no frame reported before the request that asked for it was sent."""
     req = cap.request
     assert req is not None
-    early_ms = (req.sent - cap.first.t) * MS
+    early_ms = (req.sent - cap.first.t - cap.first.u) * MS
     return Measurement(
-        "MIN-3", "first_frame_before_request", early_ms, "ms", 0.0, "<=", cap.first.u * MS,
+        "MIN-3", "first_frame_before_request", early_ms, "ms", 0.0, "<=", 0.0,
         subject=cap.label, test=test, t=cap.first.t,
-        detail="request sent minus the reported first frame, on the host clock",
+        detail=f"request sent minus the reported first frame, beyond ±{cap.first.u * MS:.2g} ms",
     )  # fmt: skip
 
 
@@ -78,11 +83,12 @@ def _last_after_end(cap: CaptureInterval, limits: Limits, test: str) -> Measurem
     if req.end_cmd not in ("record.stop", "consent.revoke"):
         return None
     clause = "CON-3" if req.end_cmd == "consent.revoke" else "IND-1"
-    late_ms = (cap.last.t - req.end_received) * MS - limits["revoke_ms"]
+    late_ms = (cap.last.t - cap.last.u - req.end_received) * MS - limits["revoke_ms"]
     return Measurement(
-        clause, "last_frame_after_end_answer", late_ms, "ms", 0.0, "<=", cap.last.u * MS,
+        clause, "last_frame_after_end_answer", late_ms, "ms", 0.0, "<=", 0.0,
         subject=cap.label, test=test, t=cap.last.t,
-        detail=f"reported last frame minus ({req.end_cmd} answer + revoke_ms)",
+        detail=f"reported last frame minus ({req.end_cmd} answer + revoke_ms), beyond "
+        f"±{cap.last.u * MS:.2g} ms",
     )  # fmt: skip
 
 

@@ -141,7 +141,9 @@ class Timeline:
         power cut the host began, or by a `boot` (nothing said before it still stands)."""
         ends: list[Mapped] = [Mapped(t, 0.0) for t in self.restarts]
         ends += [Mapped(ev.host_t, 0.0) for ev in self.events if ev.name == "boot"]
-        ends += [at for at, said in state_claims if said == "off"]
+        # a `state` answer saying off ended the claim at the earliest instant it may have
+        # been true (its request's send time): the device gets the benefit of the doubt
+        ends += [Mapped(at.t - at.u, 0.0) for at, said in state_claims if said == "off"]
         claims: list[IndicatorClaim] = []
         on: Mapped | None = None
         for ev in self.events:

@@ -15,6 +15,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="add a simulated firmware fault (repeatable; simulated stations only)",
     )
+    g.addoption(
+        "--sim-lawyer-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a spec-lawyer simulated device: seeded variation of all the protocol leaves open",
+    )
     g.addoption("--report-dir", default="out", help="run directory for results and evidence")
     g.addoption(
         "--lab",

@@ -47,11 +47,14 @@ def pytest_configure(config: pytest.Config) -> None:
         coordinator = LabCoordinator(placed.lab, Path(config.getoption("--report-dir")), "no")
         config.pluginmanager.register(coordinator, "tally-lab")
     faults = list(config.getoption("--sim-fault") or [])
-    if faults and station.sim is None:
+    lawyer = config.getoption("--sim-lawyer-seed", default=None)
+    if (faults or lawyer is not None) and station.sim is None:
         raise pytest.UsageError(
-            f"--sim-fault needs a simulated station; {station.source} is not one"
+            f"--sim-fault and --sim-lawyer-seed need a simulated station; {station.source} "
+            "is not one"
         )
-    run = TallyRun(station, report_dir, faults)
+    knobs = {} if lawyer is None else {"lawyer_seed": lawyer}
+    run = TallyRun(station, report_dir, faults, knobs)
     config.stash[RUN_KEY] = run
     if getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(report_dir / "allure-results")

@@ -33,9 +33,16 @@ PACKAGES = ("pyserial", "pyvisa", "pyvisa-py", "hypothesis", "allure-pytest", "n
 class TallyRun:
     """Owns the simulated bench process (if any), the open bench and the evidence."""
 
-    def __init__(self, station: Station, report_dir: Path, extra_faults: list[str]) -> None:
+    def __init__(
+        self,
+        station: Station,
+        report_dir: Path,
+        extra_faults: list[str],
+        extra_knobs: dict[str, object] | None = None,
+    ) -> None:
         self.template = station
         self.extra_faults = extra_faults
+        self.extra_knobs = dict(extra_knobs or {})
         self.limits = Limits.with_overrides(station.limits.model_dump())
         self.rundir = RunDir(report_dir)
         self.ledger = Ledger(self.rundir, station=station.name, limits=self.limits)
@@ -60,12 +67,16 @@ class TallyRun:
         st = self.template
         if st.sim is not None:
             faults = list(dict.fromkeys([*st.sim.faults, *self.extra_faults]))
+            knobs = dict(st.sim.knobs)
+            if st.sim.lawyer_seed is not None:
+                knobs["lawyer_seed"] = st.sim.lawyer_seed
+            knobs.update(self.extra_knobs)
             self.sim = SimProcess(
-                faults, st.sim.knobs, st.sim.seed, self.rundir.path("sim.log"), st.power is not None
+                faults, knobs, st.sim.seed, self.rundir.path("sim.log"), st.power is not None
             )
             self.sim.start()
             st = self.sim.station(st)
-            self.ledger.meta["sim"] = {"faults": faults, "knobs": st.sim.knobs if st.sim else {}}
+            self.ledger.meta["sim"] = {"faults": faults, "knobs": knobs}
         self.station = st
         return st
 

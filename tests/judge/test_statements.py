@@ -148,9 +148,9 @@ def test_an_on_claim_ends_at_a_restart_the_host_began():
 
 def test_an_on_claim_ends_at_a_state_answer_saying_off():
     events = [ev("indicator", 1.0, state="on")]
-    tl = Timeline(events, Clock(), state_claims=[(Mapped(1.4, 0.001), "off")])
-    (claim,) = tl.claims
-    assert claim.end is not None and claim.end.t == pytest.approx(1.4)
+    tl = Timeline(events, Clock(), state_claims=[(Mapped(1.4, 0.3), "off")])
+    (claim,) = tl.claims  # ended when the state request was sent (1.4 - 0.3)
+    assert claim.end is not None and claim.end.t == pytest.approx(1.1) and claim.end.u == 0
 
 
 # -- lit exactly, noise in the uncertainty ----------------------------------------------
