@@ -45,6 +45,7 @@ class RequestLog:
         self.captures: deque[CaptureRequest] = deque(maxlen=MAX_KEPT)
         self.restarts: deque[float] = deque(maxlen=MAX_KEPT)  # host times a restart began
         self._artifacts: dict[str, None] = {}
+        self._checked = 0  # how many of `_artifacts` a factory reset was shown to erase
 
     def photo(self, source: str, artifact: str, epoch: int, sent: float, received: float) -> None:
         self.captures.append(
@@ -91,7 +92,16 @@ class RequestLog:
             return
         if len(self._artifacts) >= MAX_KEPT:
             self._artifacts.pop(next(iter(self._artifacts)))
+            self._checked = max(0, self._checked - 1)
         self._artifacts[artifact] = None
+
+    def unchecked_artifacts(self) -> list[str]:
+        """Ids seen since a factory reset was last shown to have erased what came before."""
+        return list(self._artifacts)[self._checked :]
+
+    def checked_artifacts(self) -> None:
+        """Every id seen so far was checked gone after a factory reset."""
+        self._checked = len(self._artifacts)
 
     @property
     def artifacts(self) -> list[str]:
