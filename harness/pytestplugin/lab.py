@@ -1,8 +1,8 @@
 """The lab coordinator: the process that merges a lab run's stations at the end.
 
-Registered by the plugin on the pytest-xdist controller of a `--lab` run (which runs no
-tests itself) or on a single-process lab run. It waits for nothing: by the time pytest
-unconfigures, every worker has sealed its station's run directory.
+Registered by the plugin on the pytest-xdist controller of a `--lab` or `--lg-place-tag`
+run (which runs no tests itself) or on a single-process one. It waits for nothing: by
+the time pytest unconfigures, every worker has sealed its station's run directory.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.lab.labfile import Lab
-from harness.lab.summary import LAB_SUMMARY, lab_summary, write_lab_summary
+from harness.lab.summary import LAB_SUMMARY, Pool, lab_summary, write_lab_summary
 
 
 class LabCoordinator:
     """Prints one line per station and writes `<report-dir>/lab-summary.json`."""
 
-    def __init__(self, lab: Lab, report_dir: Path, dist: str) -> None:
+    def __init__(self, lab: Pool, report_dir: Path, dist: str) -> None:
         self.lab = lab
         self.report_dir = report_dir
         self.dist = dist

@@ -7,13 +7,13 @@ the run through `current_run`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ConfigError, LeaseError
-from harness.lab.labfile import Lab
-from harness.lab.pool import Request, place
+from harness.lab.pool import DEFAULT_COORDINATOR, ControllerHold, Placement, Request, place
 from harness.pytestplugin.lab import LabCoordinator
 from harness.pytestplugin.seeds import choose_profile_and_seed
 from harness.record.evidence import Evidence
@@ -34,17 +34,20 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if placed is None:
         return
-    if isinstance(placed, Lab):  # xdist controller of a lab run: merges, runs no bench
+    if isinstance(placed, ControllerHold):  # holds a labgrid place for its one worker
+        config.add_cleanup(placed.hold.release)
+        return
+    if not isinstance(placed, Placement):  # xdist controller of a pool run: merges only
         coordinator = LabCoordinator(
             placed, Path(config.getoption("--report-dir")), dist_mode(config)
         )
         config.pluginmanager.register(coordinator, "tally-lab")
         return
     station, report_dir = placed.station, placed.report_dir
-    if placed.lease is not None:
-        config.add_cleanup(placed.lease.release)
-    if placed.lab is not None and not hasattr(config, "workerinput"):
-        coordinator = LabCoordinator(placed.lab, Path(config.getoption("--report-dir")), "no")
+    if placed.hold is not None:  # released however the session ends (Ctrl-C included)
+        config.add_cleanup(placed.hold.release)
+    if placed.pool is not None and not hasattr(config, "workerinput"):
+        coordinator = LabCoordinator(placed.pool, Path(config.getoption("--report-dir")), "no")
         config.pluginmanager.register(coordinator, "tally-lab")
     faults = list(config.getoption("--sim-fault") or [])
     if faults and station.sim is None:
@@ -52,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
             f"--sim-fault needs a simulated station; {station.source} is not one"
         )
     run = TallyRun(station, report_dir, faults)
+    if placed.labgrid is not None:
+        run.ledger.meta["labgrid"] = placed.labgrid
     config.stash[RUN_KEY] = run
     if getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(report_dir / "allure-results")
@@ -61,13 +66,23 @@ def pytest_configure(config: pytest.Config) -> None:
 def _placement_request(config: pytest.Config) -> Request:
     worker = getattr(config, "workerinput", {}).get("workerid")
     distributed = worker is None and dist_mode(config) != "no"
+    station = config.getoption("--station", default=None)
+    tags = tuple(config.getoption("--lg-place-tag", default=None) or ())
+    lg_place = config.getoption("--lg-place", default=None)
+    if lg_place is None and not tags and station not in (None, "sim"):
+        lg_place = os.environ.get("LG_PLACE") or None  # as labgrid's own tools default
+    coordinator = config.getoption("--lg-coordinator", default=None)
     return Request(
-        station=config.getoption("--station", default=None),
+        station=station,
         lab=config.getoption("--lab", default=None),
         report_dir=Path(config.getoption("--report-dir")),
         worker_id=worker,
         workers=len(getattr(config.option, "tx", None) or []) if distributed else 0,
         lease_dir=config.getoption("--lease-dir", default=None),
+        lg_place=lg_place,
+        lg_tags=tags,
+        lg_coordinator=coordinator or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR,
+        lg_wait_s=float(config.getoption("--lg-wait", default=60.0)),
     )
 
 
