@@ -97,6 +97,21 @@ def test_a_place_held_by_someone_else_is_waited_for_then_refused(lab: Lab, tmp_p
     assert not (tmp_path / "out" / "summary.json").exists(), "no device was touched"
 
 
+def test_a_place_this_user_holds_is_used_and_left_held(lab: Lab, tmp_path: Path):
+    with lab.client(CI_USER) as me:  # e.g. acquired by hand with labgrid-client
+        hold = me.acquire("tally-a", wait_s=1)
+        try:
+            run = run_pytest(
+                [*ONE_TEST, "--station", str(lab.jig()), *lg(lab, "--lg-place", "tally-a")],
+                report_dir=tmp_path / "out", env=lab.env(),
+            )  # fmt: skip
+            assert run.returncode == 0, run.output[-3000:]
+            assert not run.summary["labgrid"]["acquired_by_this_process"]
+            assert lab.acquired()["tally-a"] == f"ci/{CI_USER}", "not the run's to release"
+        finally:
+            me.release(hold)
+
+
 def test_a_place_released_while_waiting_is_taken_over(lab: Lab, tmp_path: Path):
     with lab.client(OTHER_USER) as other:
         hold = other.acquire("tally-b", wait_s=1)
