@@ -15,7 +15,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="add a simulated firmware fault (repeatable; simulated stations only)",
     )
-    g.addoption("--report-dir", default="out", help="run directory for results and evidence")
+    g.addoption(
+        "--report-dir",
+        default=None,
+        help="run directory for results and evidence: new or empty (default: a fresh "
+        "out/run-<time>-<id>/, named in the header)",
+    )
     g.addoption(
         "--lab",
         default=None,
