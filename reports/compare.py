@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from reports.console import say
 from reports.digest import margin
 from reports.rundata import RunData, load_run
 
@@ -160,7 +161,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     res = compare(load_run(args.run_a), load_run(args.run_b))
     if args.json:
-        print(json.dumps(_jsonable(res), indent=2, allow_nan=False))
+        say(*json.dumps(_jsonable(res), indent=2, allow_nan=False).splitlines())
     else:
-        print(text_report(res))
+        say(*text_report(res).splitlines())
     return 0 if res["verdicts_agree"] else 1

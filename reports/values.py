@@ -6,6 +6,7 @@ subjects, failure reasons); every report shows them through these helpers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,4 +23,10 @@ def as_map(value: Any) -> Mapping[str, Any]:
 
 
 def as_num(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A number as a float (an integer too large for one is ±inf); anything else None."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
