@@ -275,6 +275,7 @@ class DeviceClient:
         """Wait (bounded) for an event matching `pred` after cursor `since`."""
         deadline = time.monotonic() + timeout_s
         seen = since
+        strays = self._anomaly_count
         with self._cond:
             while True:
                 if self._event_count > seen:
@@ -287,7 +288,8 @@ class DeviceClient:
                     raise self.link.error
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ResponseTimeout(f"no {what} within {timeout_s:.1f} s")
+                    why = f"no {what} within {timeout_s:.1f} s{self._strays_since(strays)}"
+                    raise ResponseTimeout(why)
                 self._cond.wait(min(remaining, 0.25))
 
     # -- commands -----------------------------------------------------------------------
