@@ -30,6 +30,7 @@ from harness.wire.messages import Event
 
 CAPTURES_PER_TEST = 20
 BIG, SMALL = 2000, 200  # captures per run
+REPS = 2
 CLAUSES = ("IND-1", "IND-2", "IND-3", "IND-4", "IND-6")
 INTERVAL_S = 0.001
 CAPTURE_S, SPACING_S, LEAD_S = 0.10, 0.25, 0.03
@@ -92,8 +93,14 @@ def run_record(captures: int) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    small = run_record(SMALL)
-    big = run_record(BIG)
+    """A warm-up run, then each size twice, interleaved; the faster of each pair counts."""
+    run_record(SMALL)  # imports, caches, the file system's first touches
+    smalls, bigs = [], []
+    for _ in range(REPS):
+        smalls.append(run_record(SMALL))
+        bigs.append(run_record(BIG))
+    small = max(smalls, key=lambda r: r["per_s"])
+    big = max(bigs, key=lambda r: r["per_s"])
     return {
         "measurements_per_s": round(big["per_s"], 1),
         "measurements_per_s_200": round(small["per_s"], 1),
