@@ -103,9 +103,10 @@ def station_toml(cfg: Mapping[str, Any]) -> str:
         return x
 
     try:
-        return tomlw.dumps(prune(cfg))[:8000]
+        text = tomlw.dumps(prune(cfg))
     except TypeError:
-        return json.dumps(cfg, indent=2, sort_keys=True, default=str)[:8000]
+        text = json.dumps(cfg, indent=2, sort_keys=True, default=str)
+    return clip(text, 8000)
 
 
 def reproduce_model(run: RunData) -> dict[str, Any]:

@@ -146,6 +146,18 @@ def test_verify_and_compare_print_no_controls_and_forge_no_line(
     assert "EXTRA    planted\\x1b[2J\\x1b[H\\x0dsignature: VALID" in out  # named, escaped
 
 
+def test_report_shows_bidi_and_controls_of_the_device_escaped(make_run: MakeRun) -> None:
+    """A right-to-left override in a vendor string would reorder what the report shows
+    around it (a FAIL read as LIAF, a serial number moved): the report shows it escaped."""
+    s = make_summary()
+    s["dut"].update(vendor="Acme\u202eLIAF\x1b[2J", serial_number="S1\u2066\x85")
+    html_path, json_path, _ = build(make_run(s))
+    for text in (html_path.read_text(), json.loads(json_path.read_text())["item"]["vendor"]):
+        assert "\u202e" not in text and "\x1b" not in text and "\x85" not in text
+    assert "Acme\\u202eLIAF\\x1b[2J" in html_path.read_text()
+    assert "S1\\u2066\\u0085" in html_path.read_text()
+
+
 def test_csv_text_never_starts_a_formula() -> None:
     from harness.wire.text import csv_text, printable, unescape
 
