@@ -5,10 +5,11 @@ line instead of a KeyError deep in a template. Values stay as the plugin wrote t
 (device strings included): callers treat them as untrusted text.
 
 A run directory may come from anyone, so what is read is bounded before any command
-sees it (`bounded`): nesting deeper than `MAX_DEPTH` and integers beyond ±2^63 (which
-would overflow a float or a format) are replaced, and JSON too deep for the parser is
-one clear error, never a traceback. The manifest is read once: the bytes that are
-parsed are the bytes whose hash and signature are checked.
+sees it (`bounded`): nesting deeper than `MAX_DEPTH` is replaced, integers beyond ±10^40
+(more than any 128-bit Hypothesis seed; larger ones would overflow a float) become ±inf,
+and JSON too deep for the parser is one clear error, never a traceback. The manifest
+is read once: the bytes that are parsed are the bytes whose hash and signature are
+checked.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SUMMARY = "summary.json"
 
 
 MAX_DEPTH = 32  # nesting kept from a run's JSON; deeper values are replaced
-MAX_INT = 2**63
+MAX_INT = 10**40
 TOO_DEEP = "…(nested too deep)"
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from harness.lab.labfile import Lab
 from harness.lab.summary import LAB_SUMMARY, lab_summary, write_lab_summary
+from harness.wire.text import printable
 
 
 class LabCoordinator:
@@ -25,7 +26,7 @@ class LabCoordinator:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         s = lab_summary(self.report_dir, self.lab, self.dist)
-        tr = terminalreporter
+        tr = _Escaped(terminalreporter)
         tr.section(f"Tally lab {s['lab']} — {len(s['stations'])} station(s), --dist {self.dist}")
         for name, st in s["stations"].items():
             if not st["used"]:
@@ -45,3 +46,16 @@ class LabCoordinator:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         write_lab_summary(self.report_dir, self.lab, self.dist)
+
+
+class _Escaped:
+    """The terminal, with every line escaped: station summaries carry the DUTs' own words."""
+
+    def __init__(self, tr: pytest.TerminalReporter) -> None:
+        self._tr = tr
+
+    def section(self, title: str) -> None:
+        self._tr.section(printable(title))
+
+    def write_line(self, line: str) -> None:
+        self._tr.write_line(printable(line))

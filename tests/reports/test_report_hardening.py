@@ -276,6 +276,15 @@ def test_rerun_of_a_foreign_run_passes_on_nothing_smuggled(
     assert safe_name(s["run_id"], 80) in station_line and "\n" not in station_line
 
 
+def test_rerun_keeps_a_128_bit_hypothesis_seed(make_run: MakeRun, tmp_path: Path) -> None:
+    """Bounding what is read must not cost a legitimate value: Hypothesis prints seeds
+    of 39 digits, and a re-run must replay them."""
+    seed = 209107021100414669391473515695860707019
+    s = make_summary(hypothesis={"profile": "sim", "seed": seed})
+    cmd, _, _ = plan(load_run(make_run(s)), "sim", tmp_path / "new", [])
+    assert cmd[cmd.index("--hypothesis-seed") + 1] == str(seed)
+
+
 def test_toml_writer_quotes_a_key_with_a_trailing_newline() -> None:
     data = {"limits": {"revoke_ms\n": 1.0, "ok": 2}, "a\n[dut]\nport": {"x": "y"}}
     assert tomllib.loads(dumps(data)) == data
