@@ -96,7 +96,7 @@ def check(run_dir: str | Path, public_key: str | Path | None = None) -> Integrit
                 res.changed.append((rel, why))
     for rel in sorted(present - set(files) - {MANIFEST, SIGNATURE}):
         (res.derived if rel in DERIVED else res.unlisted).append(rel)
-    res.changed += check_reports(root, [rel for rel in res.derived if rel in DERIVED])
+    res.changed += check_reports(root, res.derived)
     sig_path = root / SIGNATURE
     if public_key is not None:
         key = load_public_key(public_key)
