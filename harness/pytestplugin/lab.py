@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.lab.summary import LAB_SUMMARY, Pool, lab_summary, write_lab_summary
+from harness.wire.text import printable
 
 
 class LabCoordinator:
@@ -24,7 +25,7 @@ class LabCoordinator:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         s = lab_summary(self.report_dir, self.lab, self.dist)
-        tr = terminalreporter
+        tr = _Escaped(terminalreporter)
         tr.section(f"Tally lab {s['lab']} — {len(s['stations'])} station(s), --dist {self.dist}")
         for name, st in s["stations"].items():
             if not st["used"]:
@@ -44,3 +45,16 @@ class LabCoordinator:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         write_lab_summary(self.report_dir, self.lab, self.dist)
+
+
+class _Escaped:
+    """The terminal, with every line escaped: station summaries carry the DUTs' own words."""
+
+    def __init__(self, tr: pytest.TerminalReporter) -> None:
+        self._tr = tr
+
+    def section(self, title: str) -> None:
+        self._tr.section(printable(title))
+
+    def write_line(self, line: str) -> None:
+        self._tr.write_line(printable(line))

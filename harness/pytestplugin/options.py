@@ -32,7 +32,12 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         metavar="NAME",
         help="add a simulated firmware fault (repeatable; simulated stations only)",
     )
-    g.addoption("--report-dir", default="out", help="run directory for results and evidence")
+    g.addoption(
+        "--report-dir",
+        default=None,
+        help="run directory for results and evidence: new or empty (default: a fresh "
+        "out/run-<time>-<id>/, named in the header)",
+    )
     g.addoption(
         "--lab",
         default=None,
