@@ -10,6 +10,13 @@ capture is a recording whatever its events call it, and its events are found by 
 the answer gave, under either key. How the device named it is kept for the statement
 checks (`judge.statements`). An indicator claim lasts until the device's next statement
 about it, or until a restart or power cut ends everything it said.
+
+A timeline holds at most `MAX_CAPTURES` captures. A capture happens only when the host
+asks for one, and a test asks for a few (a state-machine example for at most a few
+dozen), so a device reporting more in one recording breaks the protocol: the captures
+beyond the cap are counted (`beyond_cap`), not judged, and the count is a FAIL of
+IND-1, the clause the timeline serves (clauses.md: a protocol breach fails the clause
+it concerns). Judging them all would let a device make the host's cost what it likes.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from harness.wire.messages import ArtifactInfo, Event
 from harness.wire.requests import CaptureRequest
 
 CAPTURE_EVENTS = ("capture.begin", "capture.frame", "capture.end")
+
+MAX_CAPTURES = 1000  # per timeline (one light recording)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,10 @@ class IndicatorClaim:
     origin: str  # "event" or "state"
 
 
+def _first_frame(events: list[Event]) -> Event | None:
+    return next((e for e in events if e.name == "capture.frame" and e.get("seq") == 0), None)
+
+
 def _key(ev: Event) -> tuple[int, str] | None:
     subject = ev.subject
     return None if subject is None else (ev.epoch, subject)
@@ -92,6 +105,7 @@ class Timeline:
             key = _key(ev)
             if key is not None and ev.name in CAPTURE_EVENTS:
                 self.by_subject.setdefault(key, []).append(ev)
+        self.beyond_cap = 0  # captures reported beyond MAX_CAPTURES (not judged)
         self.captures = self._captures()
         self.claims = self._claims(state_claims)
 
@@ -101,8 +115,13 @@ class Timeline:
     def _captures(self) -> list[CaptureInterval]:
         asked = {(r.epoch, r.subject): r for r in self.requests}
         out = []
-        for key, evs in self.by_subject.items():
-            first = next((e for e in evs if e.name == "capture.frame" and e.get("seq") == 0), None)
+        subjects = list(self.by_subject.items())
+        if sum(1 for _, evs in subjects if _first_frame(evs) is not None) > MAX_CAPTURES:
+            with_first = [(k, evs) for k, evs in subjects if _first_frame(evs) is not None]
+            self.beyond_cap = len(with_first) - MAX_CAPTURES
+            subjects = with_first[:MAX_CAPTURES]  # the first reported
+        for key, evs in subjects:
+            first = _first_frame(evs)
             if first is None:
                 continue
             req = asked.get(key)
@@ -187,6 +206,9 @@ class Timeline:
                     )
                 )
                 self.captures.sort(key=lambda c: c.start)
+            return
+        if len(self.captures) >= MAX_CAPTURES:
+            self.beyond_cap += 1
             return
         self.captures.append(
             CaptureInterval(

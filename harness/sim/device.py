@@ -149,8 +149,12 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
         self._eol = "crlf" if cfg.crlf else lawyer.eol if lawyer else "lf"
         self._held: list[bytes] | None = None  # events held back until after a response
         self._held_lag = 0.0
+        self._hung = False  # `silent_mid_recording`: the main loop is stuck until power is cut
+        self._hang_done = False
         if "flood" in self.faults:
             self.reactor.on_low_water = self._flood
+        if "event_flood" in self.faults:
+            self.reactor.on_low_water = self._flood_events
 
     # -- public, any thread -------------------------------------------------------------
 
@@ -252,14 +256,19 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
         return data + (b"\r\n" if crlf else b"\n")
 
     def _send(self, obj: dict[str, Any]) -> None:
+        if self._hung:
+            return
+        obj = self._as_sent(obj)
         data = self._line(json.dumps(obj).encode())
         if "event" in obj and self._held is not None:
             self._held.append(data)
         else:
             self.reactor.send(data)
+        self._after_send(obj)
 
     def _console(self, line: bytes) -> None:
-        self.reactor.send(self._line(line), console=True)
+        if not self._hung:
+            self.reactor.send(self._line(line), console=True)
 
     def _emit(self, event: str, t: float, **fields: Any) -> None:
         """Send an event that happened at host time `t` (silent unless up)."""
@@ -309,8 +318,9 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
 
     def _on_line(self, raw: bytes, t: float) -> None:
         msg = parse_message(raw)
-        if msg is None:
+        if msg is None or self._hung:
             return
+        msg = self._as_received(msg)
         rid = request_id(msg)
         if rid is None:
             self._emit("log", t, level="warn", message="request without a valid id ignored")
