@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.bench.actions import attempt, wait_end
+from harness.bench.actions import attempt, start, wait_end
 from harness.errors import ClauseFailure, DeviceError
 from harness.judge import consent
 from harness.spec import RECORD_KINDS
@@ -78,7 +78,7 @@ def test_revoke_ends_recording(dut, evidence, limits, bench, kind, source, scope
     """Revoking the running recording's scope (or all) ends it within revoke_ms."""
     require_kind(dut, kind)
     dut.consent_grant(kind)
-    session = dut.record_start(kind, source).result["session"]
+    session = start(dut, kind, source).result["session"]
     time.sleep(0.4)
     mark = dut.event_mark
     revoke = dut.consent_revoke(kind if scope == "kind" else "all")

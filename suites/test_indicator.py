@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.bench.actions import state_claim, take
+from harness.bench.actions import start, state_claim, take
 from suites.support import KINDS, SOURCES, require_kind
 
 PRE_S = 0.15  # dark baseline before the request
@@ -33,7 +33,7 @@ def test_indicator_lit_for_capture(dut, light, evidence, limits, kind, source):
             claims.append(state_claim(dut))
             time.sleep(limits["photo_notice_ms"] / 1000 + TAIL_S)
         else:
-            r = dut.record_start(kind, source)
+            r = start(dut, kind, source)
             time.sleep(0.5)
             claims.append(state_claim(dut))
             time.sleep(0.5)

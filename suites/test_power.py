@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness.bench.actions import CAPTURE_EVENTS, attempt, take
+from harness.bench.actions import CAPTURE_EVENTS, attempt, start, take
 from harness.bench.powercycle import power_cycle
 from harness.instruments.supply import PowerSupply
 from suites.support import KINDS, check_deleted_gone, record_refusal, require_kind
@@ -57,7 +57,7 @@ def test_recording_cut_by_power_loss_does_not_resume(dut, evidence, bench, suppl
     """A recording running at the power cut must not be running after boot."""
     require_kind(dut, kind)
     dut.consent_grant(kind)
-    session = dut.record_start(kind, "user").result["session"]
+    session = start(dut, kind, "user").result["session"]
     time.sleep(0.3)
     mark = dut.event_mark
     boot = power_cycle(bench)

@@ -48,7 +48,7 @@ def take(
     BUSY is retried a bounded number of times (a conforming device may be busy exposing a
     photo); a capture still declined is `CaptureDeclined`: nothing could be observed.
     """
-    r = _accepted(dut, kind, source, metadata)
+    r = start(dut, kind, source, metadata)
     if kind == "photo":
         return Capture(kind, source, tuple(metadata), r, r.result["artifact"], r.result["artifact"])
     time.sleep(duration_s)
@@ -58,7 +58,11 @@ def take(
     )
 
 
-def _accepted(dut: DeviceClient, kind: str, source: str, metadata: Sequence[str]) -> Reply:
+def start(
+    dut: DeviceClient, kind: str, source: str = "user", metadata: Sequence[str] = ()
+) -> Reply:
+    """Ask for a capture that consent allows (a photo, or a recording left running):
+    BUSY is retried a bounded number of times; still declined, `CaptureDeclined`."""
     for attempt_no in range(BUSY_RETRIES + 1):
         try:
             if kind == "photo":

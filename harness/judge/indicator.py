@@ -80,6 +80,12 @@ def check_capture(
     u_first = _rss(cap.first.u, u_edge)
     u_last = _rss((cap.last or cap.first).u, u_edge)
     first, end = cap.start, cap.end
+    req = cap.request
+    if req is not None and first < req.sent - cap.first.u:
+        # A first frame reported before the request that asked for it is a false statement
+        # (judge.statements: MIN-3); the light is judged from when the capture could start.
+        first = min(req.sent, end) if not cap.is_photo else req.sent
+    end = max(end, first)  # a last frame claimed before the first is judged as an instant
     subject = cap.label
     common = {"subject": subject, "test": test, "t": first}
     if cap.last is None and not cap.is_photo:
@@ -140,11 +146,12 @@ def check_capture(
     level = trace.min_windowed(first - dt, (first if cap.is_photo else end) + dt, window)
     # the minimum of many noisy windowed means: NOISE_SIGMAS of their noise, as for IND-1
     u_level = NOISE_SIGMAS * trace.window_noise_v(window, noise.noise_v) + noise.reading_u_v
-    out.append(
-        Measurement("IND-4", "lowest_windowed_level", level, "V", trace.visible_v, ">=",
-                    u_level, detail="lowest windowed mean reading inside the capture interval",
-                    **common)
-    )  # fmt: skip
+    if not math.isnan(level):  # nan: no reading inside it (IND-1 judges that stretch)
+        out.append(
+            Measurement("IND-4", "lowest_windowed_level", level, "V", trace.visible_v, ">=",
+                        u_level, detail="lowest windowed mean reading inside the capture",
+                        **common)
+        )  # fmt: skip
     # IND-5: a photo's lit time from exposure on.
     if cap.is_photo:
         lit_for = containing.end - first if containing is not None else 0.0
