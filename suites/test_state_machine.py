@@ -194,12 +194,12 @@ class GlassesMachine(RuleBasedStateMachine):
             else:
                 self.refused("photo", source, exc, before)
             return
+        self.last_photo = r.received  # its notice time is the device's, consented or not
         if not self.consent["photo"]:
             self.refused("photo", source, None, before)
             return
         self.ctx.observed += 1
         art = r.result["artifact"]
-        self.last_photo = r.received
         self.stored[art] = Stored("photo", source, tuple(metadata), r, self.dut.epoch, False, art)
         self.check_stored(art, self.stored[art])
 

@@ -83,7 +83,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "nonconforming",
         ("IND-1", "IND-2"),
         # The first 80 ms of the capture are a dark stretch inside it: a gap too.
-        incidental=("IND-3",),
+        incidental=("IND-3", "IND-4"),
     ),
     Fault(
         "led_dropout",
@@ -91,6 +91,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "and reports it (indicator off/on events), while the camera keeps capturing.",
         "nonconforming",
         ("IND-1", "IND-3"),
+        # its dark stretch is also a windowed level below visible_v inside the capture
+        incidental=("IND-4",),
     ),
     Fault(
         "led_flicker",
@@ -98,6 +100,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "firmware does not know and keeps reporting 'on'.",
         "nonconforming",
         ("IND-3", "IND-1"),
+        # its dark stretch is also a windowed level below visible_v inside the capture
+        incidental=("IND-4",),
     ),
     Fault(
         "led_dim_pwm",
