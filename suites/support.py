@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.bench.actions import Attempt
-from harness.errors import DeviceError
+from harness.errors import ArtifactReadError, DeviceError
 from harness.judge import consent, minimum
 from harness.spec import KINDS, SOURCES  # noqa: F401  (re-exported for the suites)
 from harness.wire.client import DeviceClient
@@ -29,14 +29,23 @@ def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
 
 
 def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
-    """MIN-4: deleted artifacts are neither listed nor readable (`when` says after what)."""
+    """MIN-4: deleted artifacts are neither listed nor readable, by `artifact.info` or
+    `artifact.read` (`when` says after what)."""
     evidence.record(minimum.deleted_still_listed(dut.artifact_list(), doomed, when))
+    probes = {
+        "artifact.info": lambda art: dut.artifact_info(art),
+        "artifact.read": lambda art: dut.artifact_read(art, 0, 1),
+    }
     readable = []
     for art in doomed:
-        try:
-            dut.artifact_info(art)
-            readable.append(art)
-        except DeviceError as exc:
-            if exc.code != "NOT_FOUND":
-                raise
+        for cmd, probe in probes.items():
+            try:
+                probe(art)
+            except DeviceError as exc:
+                if exc.code != "NOT_FOUND":
+                    raise
+                continue
+            except ArtifactReadError:
+                pass  # an answer, if a garbled one: not NOT_FOUND
+            readable.append(f"{art} ({cmd})")
     evidence.record(minimum.deleted_still_readable(readable, when))

@@ -16,6 +16,9 @@ from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, Limits
 from harness.judge.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
 from harness.record.rundir import RunDir
 
+MAX_ARTIFACTS_PER_TEST = 100
+MAX_ARTIFACTS = 2000
+
 
 @dataclass
 class ClauseRecord:
@@ -38,6 +41,8 @@ class Ledger:
         self._clauses: dict[str, ClauseRecord] = {c.id: ClauseRecord() for c in CLAUSES}
         self._tests: dict[str, dict[str, Any]] = {}
         self._deviations: list[dict[str, Any]] = []
+        self._artifacts: dict[str, list[dict[str, Any]]] = {}
+        self._artifact_count = 0
 
     def measurement(self, m: Measurement) -> None:
         if m.clause not in CLAUSE_BY_ID:
@@ -78,6 +83,17 @@ class Ledger:
         self.rundir.append_jsonl("tests.jsonl", rec)
         self.write_summary(complete=False)
 
+    def artifact(self, test: str, record: dict[str, Any]) -> None:
+        """A stored file a test read (`harness.record.stored_files`), for the summary:
+        bounded per test and per run; the full record stays in the test's directory."""
+        inv = {k: v for k, v in record["inventory"].items() if k != "metadata_keys"}
+        inv["metadata_keys"] = len(record["inventory"].get("metadata_keys", ()))
+        with self._lock:
+            kept = self._artifacts.setdefault(test, [])
+            if len(kept) < MAX_ARTIFACTS_PER_TEST and self._artifact_count < MAX_ARTIFACTS:
+                kept.append({**record, "inventory": inv})
+                self._artifact_count += 1
+
     def clause_verdicts(self) -> dict[str, Verdict]:
         with self._lock:
             return {cid: worst(c.verdicts) for cid, c in self._clauses.items()}
@@ -105,6 +121,7 @@ class Ledger:
                 }
             tests = dict(self._tests)
             deviations = list(self._deviations)
+            artifacts = {t: list(a) for t, a in self._artifacts.items()}
         return {
             "format": "tally-summary/1",
             "run_id": self.rundir.run_id,
@@ -120,6 +137,7 @@ class Ledger:
             "clauses": clauses,
             "tests": tests,
             "deviations": deviations,
+            "artifacts": artifacts,
             **self.meta,
         }
 

@@ -1,4 +1,4 @@
-"""SimDevice: simulated smart glasses on a real pty, speaking bench protocol 1 to the letter.
+"""SimDevice: simulated smart glasses on a real pty, speaking bench protocol 1.1 to the letter.
 
 The device is a state machine on one thread (`Reactor`); its LED is the shared `Led`
 the simulated photodiode reads, written ahead of time through `LedDriver`. Timing is
@@ -39,6 +39,7 @@ Where the spec leaves room, this device does what a careful firmware would:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import random
@@ -66,6 +67,7 @@ from harness.sim.protocol import (
     check_request,
     choice,
     parse_message,
+    read_range,
     request_id,
     response,
     selftest_ms,
@@ -384,6 +386,12 @@ class SimDevice(CaptureCommands, Lifecycle):
 
     def _cmd_artifact_info(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
         return self._artifact(args).info()
+
+    def _cmd_artifact_read(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
+        offset, length = read_range(args)
+        data = self._artifact(args).data
+        chunk = data[offset : offset + length]
+        return {"data": base64.b64encode(chunk).decode("ascii"), "size": len(data)}
 
     def _cmd_artifact_delete(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
         self.storage.delete(self._artifact(args).id, keep_file=self.has("undeleted"))

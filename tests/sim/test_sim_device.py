@@ -157,7 +157,7 @@ def test_hello_clock_and_state(sim: Callable[..., Sim]) -> None:
     dev, _, host = sim()
     hello = host.ok("hello")
     assert hello == {
-        "protocol": "1.0",
+        "protocol": "1.1",
         "vendor": "Simulated Optics",
         "model": "SimGlass-1",
         "firmware": "1.4.2-sim",
@@ -195,7 +195,7 @@ def test_malformed_lines_and_requests(sim: Callable[..., Sim]) -> None:
     host.drain(0.1)
     assert not [m for m in host.messages if "id" in m]
     host.next_id = 100
-    assert host.ok("hello")["protocol"] == "1.0"  # the device still listens
+    assert host.ok("hello")["protocol"] == "1.1"  # the device still listens
     for args, cmd in [
         ({}, "consent.grant"),
         ({"scope": "photo"}, "consent.grant"),
