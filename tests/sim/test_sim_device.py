@@ -348,7 +348,7 @@ def test_photo_events_artifact_and_led(sim: Callable[..., Sim]) -> None:
         "fields": ["faces"],
         "bytes": info["bytes"],
     }
-    assert info["bytes"] > 1_000_000
+    assert info["bytes"] > 1000  # a real (small) JPEG
 
 
 def test_video_and_audio_frames_and_led_tail(sim: Callable[..., Sim]) -> None:

@@ -18,18 +18,28 @@ AWKWARD = sorted(n for n, f in FAULTS.items() if f.kind == "awkward")
 pytestmark = pytest.mark.slow
 
 
+def selected(request, test: str, param: str) -> set[str]:
+    """The parameters of `test` this session runs (`-k exif_gps` runs that fault's bench only)."""
+    return {
+        item.callspec.params[param]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == test and hasattr(item, "callspec")
+    }
+
+
 @pytest.fixture(scope="module")
-def fault_runs(tmp_path_factory):
+def fault_runs(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("faults")
-    return run_many(base, {name: [name] for name in NONCONFORMING}, parallel=4)
+    names = selected(request, "test_fault_fails_its_clauses_and_only_related_ones", "fault")
+    return run_many(base, {name: [name] for name in NONCONFORMING if name in names}, parallel=4)
 
 
 @pytest.fixture(scope="module")
-def good_runs(tmp_path_factory):
+def good_runs(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("good")
-    jobs = {name: [name] for name in AWKWARD}
-    jobs["clean-1"] = []
-    jobs["clean-2"] = []
+    names = selected(request, "test_conforming_devices_pass_every_clause", "name")
+    jobs = {name: [name] for name in AWKWARD if name in names}
+    jobs |= {name: [] for name in ("clean-1", "clean-2") if name in names}
     return run_many(base, jobs, parallel=4, suites=ALL_SUITES)
 
 
