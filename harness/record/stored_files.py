@@ -9,6 +9,7 @@ cannot overwrite each other.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from harness.bench.stored import StoredFile
@@ -31,8 +32,13 @@ def file_type(inv: MediaInventory) -> tuple[str, str]:
 
 
 def stem(test_dir: str, stored: StoredFile) -> str:
+    """`<test dir>/artifacts/<safe id>[-<id hash>]-<file hash>`: an id that is not already a
+    safe name gets its own hash too, so two ids that read alike stay apart."""
+    name = safe_name(stored.artifact, 60)
+    if name != stored.artifact:
+        name += "-" + hashlib.sha256(stored.artifact.encode()).hexdigest()[:8]
     digest = stored.inventory.sha256[:12] if stored.data else "unread"
-    return f"{test_dir}/artifacts/{safe_name(stored.artifact, 60)}-{digest}"
+    return f"{test_dir}/artifacts/{name}-{digest}"
 
 
 def artifact_record(stored: StoredFile, file: str | None) -> dict[str, Any]:
