@@ -30,7 +30,9 @@ def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
 
 def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
     """MIN-4: deleted artifacts are neither listed nor readable, by `artifact.info` or
-    `artifact.read` (`when` says after what)."""
+    `artifact.read` (`when` says after what). Only NOT_FOUND says gone: any other answer,
+    an error code included, is the device not confirming the deletion (a FAIL of MIN-4,
+    never a verdict the device picks by its choice of code)."""
     evidence.record(minimum.deleted_still_listed(dut.artifact_list(), doomed, when))
     probes = {
         "artifact.info": lambda art: dut.artifact_info(art),
@@ -39,13 +41,14 @@ def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str
     readable = []
     for art in doomed:
         for cmd, probe in probes.items():
+            answer = "answered"
             try:
                 probe(art)
             except DeviceError as exc:
-                if exc.code != "NOT_FOUND":
-                    raise
-                continue
+                if exc.code == "NOT_FOUND":
+                    continue
+                answer = f"answered {exc.code}"
             except ArtifactReadError:
-                pass  # an answer, if a garbled one: not NOT_FOUND
-            readable.append(f"{art} ({cmd})")
+                answer = "answered garbled data"
+            readable.append(f"{art} ({cmd} {answer})")
     evidence.record(minimum.deleted_still_readable(readable, when))
