@@ -11,7 +11,7 @@ STATION ?= sim
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,labgrid]'
 	touch $@
 
 setup: $(VENV)/.installed

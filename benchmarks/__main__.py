@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("link", "light", "media", "suites", "lab")
+SECTIONS = ("link", "light", "media", "record", "suites", "lab", "labgrid")
 
 
 def main(argv: list[str] | None = None) -> int:

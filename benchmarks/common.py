@@ -28,9 +28,11 @@ ALL_SUITES = ("suites",)
 
 
 @contextlib.contextmanager
-def powered_sim(faults: Sequence[str] = (), seed: int = 3) -> Iterator[Station]:
+def powered_sim(
+    faults: Sequence[str] = (), seed: int = 3, knobs: dict[str, object] | None = None
+) -> Iterator[Station]:
     """A running simulated bench whose device has booted (its supply switched on)."""
-    with SimProcess(faults, seed=seed) as sim:
+    with SimProcess(faults, knobs, seed=seed) as sim:
         station = load_station(sim.station_path)
         if station.power is not None:
             with DeviceClient(station.dut.port, boot_timeout_s=10) as client:
@@ -56,11 +58,17 @@ def clock_rtts(url: str, n: int) -> list[float]:
         return out
 
 
-def run_pytest(args: Sequence[str], timeout_s: float) -> tuple[int, str, float]:
-    """`python -m pytest ARGS` from the repository: exit code, stdout and wall seconds."""
+def run_pytest(
+    args: Sequence[str], timeout_s: float, env: Mapping[str, str] | None = None
+) -> tuple[int, str, float]:
+    """`python -m pytest ARGS` from the repository: exit code, stdout and wall seconds
+    (`env`: the whole environment, default the caller's)."""
     cmd = [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "-q"]
     began = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s,
+        env=None if env is None else dict(env),
+    )  # fmt: skip
     return proc.returncode, proc.stdout, time.monotonic() - began
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from reports import allure_report, build, compare, keygen, rerun, sign, verify
+from reports.console import say
 from reports.errors import ReportError
 
 COMMANDS = (build, allure_report, verify, sign, keygen, rerun, compare)
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ReportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}", err=True)
         return 2
     except BrokenPipeError:  # `... | head`: the reader has all it wanted
         sys.stderr.close()

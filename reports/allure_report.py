@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.record.allure_files import write_categories, write_environment
+from reports.console import say
 from reports.errors import ReportError
 from reports.rundata import load_json
 
@@ -169,5 +170,5 @@ def main(args: argparse.Namespace) -> int:
         run_id = str(load_json(summary).get("run_id") or "")
     name = f"Tally conformance run {run_id}".strip()
     index = render(args.run_dir, args.out, name=name, single_file=args.single_file)
-    print(f"Allure Report {pinned_version()}: {index}")
+    say(f"Allure Report {pinned_version()}: {index}")
     return 0

@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from harness.wire.text import printable
+from reports.console import say
 from reports.digest import margin
 from reports.rundata import RunData, load_run
 
@@ -98,6 +100,7 @@ def _fmt(x: Any, u: Any = None) -> str:
 
 
 def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    rows = [[printable(c, 80) for c in r] for r in rows]  # run text: one line per cell
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
@@ -106,8 +109,10 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def text_report(res: dict[str, Any]) -> str:
+    """The comparison for people: every value from a run escaped, one line per row."""
     a, b = res["a"], res["b"]
-    lines = [f"A  {a['run_id']}  {a['verdict']}", f"B  {b['run_id']}  {b['verdict']}", ""]
+    lines = [printable(f"{n}  {r['run_id']}  {r['verdict']}") for n, r in (("A", a), ("B", b))]
+    lines.append("")
     rows = [
         [c["clause"], c["a"], c["b"], "yes" if c["same"] else "DIFFERENT"] for c in res["clauses"]
     ]
@@ -160,7 +165,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     res = compare(load_run(args.run_a), load_run(args.run_b))
     if args.json:
-        print(json.dumps(_jsonable(res), indent=2, allow_nan=False))
+        say(*json.dumps(_jsonable(res), indent=2, allow_nan=False).splitlines())
     else:
-        print(text_report(res))
+        say(*text_report(res).splitlines())
     return 0 if res["verdicts_agree"] else 1

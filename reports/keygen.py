@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from reports.console import say
 from reports.errors import ReportError
 from reports.keys import fingerprint, private_pem, public_pem
 
@@ -42,5 +43,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     priv, pub, fp = keygen(args.directory)
-    print(f"private key {priv} (keep it secret)\npublic key  {pub}\nfingerprint {fp}")
+    say(f"private key {priv} (keep it secret)", f"public key  {pub}", f"fingerprint {fp}")
     return 0

@@ -24,7 +24,7 @@ from harness.judge.verdict import Verdict
 from reports import tomlw
 from reports.digest import by_severity, measurement_digest, reason_for, verdict_for, worst
 from reports.plots import Plot
-from reports.rundata import MANIFEST, SIGNATURE, RunData
+from reports.rundata import SIGNATURE, RunData
 from reports.values import MAX_TEXT, as_map, as_num, clip
 
 MAX_REASONS = 5
@@ -104,9 +104,10 @@ def station_toml(cfg: Mapping[str, Any]) -> str:
         return x
 
     try:
-        return tomlw.dumps(prune(cfg))[:8000]
+        text = tomlw.dumps(prune(cfg))
     except TypeError:
-        return json.dumps(cfg, indent=2, sort_keys=True, default=str)[:8000]
+        text = json.dumps(cfg, indent=2, sort_keys=True, default=str)
+    return clip(text, 8000)
 
 
 def reproduce_model(run: RunData) -> dict[str, Any]:
@@ -259,21 +260,32 @@ def incomplete_reasons(run: RunData) -> list[str]:
     return out
 
 
-def evidence_model(run: RunData) -> dict[str, Any]:
-    mpath = run.root / MANIFEST
-    digest = hashlib.sha256(mpath.read_bytes()).hexdigest() if mpath.is_file() else ""
+def evidence_model(run: RunData, signed: bool | None = None) -> dict[str, Any]:
+    """The manifest the report rests on (its hash: the bytes the run's data was read from).
+    `signed` says whether manifest.sig was there when the report was built (default: now)."""
+    digest = hashlib.sha256(run.manifest_bytes).hexdigest() if run.manifest is not None else ""
     return {
         "manifest_sha256": digest,
         "files": len(as_map(run.manifest.get("files"))) if run.manifest else 0,
         "manifest_complete": bool(run.manifest and run.manifest.get("complete")),
-        "signed": (run.root / SIGNATURE).is_file(),
+        "signed": (run.root / SIGNATURE).is_file() if signed is None else signed,
     }
 
 
 def build_model(
-    run: RunData, plots: list[Plot], plots_left_out: list[str], *, now: float | None = None
+    run: RunData,
+    plots: list[Plot],
+    plots_left_out: list[str],
+    *,
+    now: float | None = None,
+    generated_at: str | None = None,
+    signed: bool | None = None,
 ) -> dict[str, Any]:
-    """The whole report; `report.id` is filled in from a hash of everything else."""
+    """The whole report; `report.id` is filled in from a hash of everything else.
+
+    `generated_at` and `signed` are given when a report is rebuilt to check it (`reports
+    verify`): the time it was issued and whether the manifest was signed then are facts
+    of that moment, not of the evidence."""
     s = run.summary
     tests = {str(k): as_map(v) for k, v in as_map(s.get("tests")).items()}
     recorded = as_map(s.get("clauses"))
@@ -330,13 +342,15 @@ def build_model(
         "plots_left_out": plots_left_out,
         "stored_files": stored_files_model(s),
         "reproduce": reproduce_model(run),
-        "evidence": evidence_model(run),
+        "evidence": evidence_model(run, signed),
     }
     content = json.dumps(model, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(content.encode()).hexdigest()
     model["report"] = {
         "id": f"{model['run']['run_id']}-{digest[:12]}",
         "content_sha256": digest,
-        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "generated_at": generated_at
+        if generated_at is not None
+        else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
     }
     return model

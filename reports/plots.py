@@ -4,7 +4,8 @@ A report inlines them, so a reader sees the photodiode evidence without the run
 directory; each is identified by its path and SHA-256 so the printed figure can be
 traced back to the evidence bundle. Failing tests come first, then one trace of each
 test, and the count is capped so a long state-machine run cannot make a report of
-hundreds of megabytes.
+hundreds of megabytes. Only plots the run's manifest lists, with the same SHA-256, are
+inlined: a picture put into the run directory afterwards is never shown as evidence.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,8 +59,11 @@ def _rank(outcome: str) -> int:
         return Verdict.BROKEN.rank
 
 
-def find_plots(root: Path, tests: dict[str, Any]) -> tuple[list[Plot], list[str]]:
-    """All light plots under `root/tests`, worst test first; and the files left out."""
+def find_plots(
+    root: Path, tests: dict[str, Any], listed: Mapping[str, Any]
+) -> tuple[list[Plot], list[str]]:
+    """The light plots under `root/tests` that the manifest's file table `listed` names
+    with their hash, worst test first; and the files left out."""
     by_dir = {safe_name(t): t for t in tests}
     found: list[Plot] = []
     skipped: list[str] = []
@@ -78,9 +83,14 @@ def find_plots(root: Path, tests: dict[str, Any]) -> tuple[list[Plot], list[str]
             if not data.startswith(PNG_MAGIC):
                 skipped.append(rel)
                 continue
-            test = by_dir.get(d.name, d.name)
-            outcome = str(tests.get(test, {}).get("outcome", "NOT_TESTED"))
             sha = hashlib.sha256(data).hexdigest()
+            entry = listed.get(rel)
+            if not isinstance(entry, Mapping) or entry.get("sha256") != sha:
+                skipped.append(rel)  # not evidence: unlisted, or changed since the run
+                continue
+            test = by_dir.get(d.name, d.name)
+            rec = tests.get(test)
+            outcome = str(rec.get("outcome", "NOT_TESTED") if isinstance(rec, Mapping) else "")
             found.append(Plot(test, outcome, rel, int(m.group(1)), sha, data))
     # worst tests first and, within a verdict, every test's first trace before any second one
     found.sort(key=lambda p: (-_rank(p.outcome), p.index > 1, p.test, p.index))

@@ -6,24 +6,36 @@ seed, same limits, same simulated faults. The given station file supplies the be
 `[limits]` are replaced by the run's overrides, its `[hypothesis]` and `[sim]` by the
 recorded ones, and the copy is kept beside the new run directory (not inside it, where
 it would be an unlisted file), named in the printed command.
+
+The recorded run may be foreign, so nothing from it reaches the command line or a path
+unchecked: its run id is made file-name safe before it names a directory, only
+relative paths under `suites/` and the selection options (-k, -m, --deselect,
+--ignore, --ignore-glob) are carried over (never an `@argsfile`, an absolute path, a
+`..`, or any other option), and the profile, seed and faults must be ones the harness
+knows. What is dropped is said in a note.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import subprocess
 import sys
 import time
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fixtures import fixture_path
 from harness.bench.station import SEARCH_PROFILES, parse_station
+from harness.record.rundir import safe_name
+from harness.sim.faults import FAULTS
 from reports import tomlw
+from reports.console import say
 from reports.errors import ReportError
 from reports.rundata import RunData, load_run
+from reports.values import as_map
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_TIMEOUT_S = 6 * 3600
@@ -38,31 +50,63 @@ _VALUE_OPTS = {
     "--hypothesis-verbosity", "--hypothesis-show-statistics", "--clean-alluredir",
 }  # fmt: skip
 _KEPT_OPTS = {"-k", "-m", "--deselect", "--ignore", "--ignore-glob"}
+_PATH_OPTS = {"--deselect", "--ignore", "--ignore-glob"}  # their value is a suite path
+SUITES = "suites"
+MAX_ARG = 500
+_SAFE_SEED = re.compile(r"[A-Za-z0-9_.]{1,64}")
 
 
-def selection(argv: Any) -> list[str]:
-    """The test selection of a recorded pytest command: its paths and -k/-m/--deselect."""
+def suite_path(arg: str) -> bool:
+    """A relative path (or node id) under `suites/`: nothing else is run or read."""
+    path = arg.split("::", 1)[0]
+    p = PurePosixPath(path)
+    return (
+        len(arg) <= MAX_ARG
+        and bool(p.parts)
+        and not p.is_absolute()
+        and p.parts[0] == SUITES
+        and ".." not in p.parts
+        and "\\" not in arg
+        and not any(ch in arg for ch in "\x00\n\r")
+    )
+
+
+def _kept(opt: str, value: str) -> bool:
+    if opt in _PATH_OPTS:
+        return suite_path(value)
+    return len(value) <= MAX_ARG and not value.startswith(("-", "@")) and "\x00" not in value
+
+
+def selection(argv: Any, notes: list[str] | None = None) -> list[str]:
+    """The test selection of a recorded pytest command: its paths under `suites/` and its
+    -k/-m/--deselect/--ignore; whatever else it held is dropped (and said in `notes`)."""
     if not isinstance(argv, list):
-        return ["suites"]
+        return [SUITES]
     args = [str(a) for a in argv[1:]]
     out: list[str] = []
     paths: list[str] = []
+    dropped: list[str] = []
     i = 0
     while i < len(args):
         a = args[i]
         if a in _VALUE_OPTS:
+            value = args[i + 1] if i + 1 < len(args) else ""
             if a in _KEPT_OPTS and i + 1 < len(args):
-                out += [a, args[i + 1]]
+                (out.extend((a, value)) if _kept(a, value) else dropped.append(f"{a} {value}"))
             i += 2
             continue
         if a.startswith("-"):
-            if a.split("=", 1)[0] in _KEPT_OPTS:
-                out.append(a)
+            opt, eq, value = a.partition("=")
+            if opt in _KEPT_OPTS and eq:
+                (out.append(a) if _kept(opt, value) else dropped.append(a))
             i += 1
             continue
-        paths.append(a)
+        (paths.append(a) if suite_path(a) else dropped.append(a))
         i += 1
-    return (paths or ["suites"]) + out
+    if dropped and notes is not None:
+        shown = ", ".join(repr(d[:80]) for d in dropped[:5])
+        notes.append(f"not carried over from the recorded command (not under suites/): {shown}")
+    return (paths or [SUITES]) + out
 
 
 def _int_seed(seed: Any) -> int | None:
@@ -70,11 +114,11 @@ def _int_seed(seed: Any) -> int | None:
     if isinstance(seed, bool):
         return None
     if isinstance(seed, int):
-        return seed
-    try:
-        return int(str(seed))
-    except ValueError:
+        return seed if abs(seed) < 2**63 else None
+    text = str(seed)
+    if not re.fullmatch(r"-?[0-9]{1,19}", text):
         return None
+    return int(text) if abs(int(text)) < 2**63 else None
 
 
 def station_source(spec: str) -> Path:
@@ -108,13 +152,14 @@ def station_copy(run: RunData, spec: str) -> tuple[dict[str, Any], list[str]]:
         table["seed"] = seed
     if table:
         data["hypothesis"] = table
-    sim = s.get("sim")
+    sim = as_map(s.get("sim"))
     if sim and "sim" in data:
-        recorded_sim = (s.get("station_config") or {}).get("sim") or {}
+        recorded_sim = as_map(as_map(s.get("station_config")).get("sim"))
+        seed = _int_seed(recorded_sim.get("seed", as_map(data["sim"]).get("seed", 1)))
         data["sim"] = {
             "faults": [],  # passed as --sim-fault, visible in the command
-            "knobs": dict(sim.get("knobs") or {}),
-            "seed": int(recorded_sim.get("seed", data["sim"].get("seed", 1))),
+            "knobs": dict(as_map(sim.get("knobs"))),
+            "seed": 1 if seed is None else seed,
         }
     elif sim:
         notes.append("the original run was simulated but this station is not: no faults applied")
@@ -135,18 +180,29 @@ def plan(
         parse_station(text, str(station_path))
     except Exception as exc:  # a ConfigError names the key; anything else is a bug here
         raise ReportError(f"the station copy is not valid: {exc}") from None
-    cmd = [sys.executable, "-m", "pytest", *selection(s.get("command"))]
+    cmd = [sys.executable, "-m", "pytest", *selection(s.get("command"), notes)]
     cmd += ["--station", str(station_path), "--report-dir", str(report_dir)]
-    hyp = s.get("hypothesis") or {}
-    if hyp.get("profile"):
+    hyp = as_map(s.get("hypothesis"))
+    if hyp.get("profile") in SEARCH_PROFILES:
         cmd += ["--hypothesis-profile", str(hyp["profile"])]
-    if hyp.get("seed") not in (None, ""):  # every run records one (an int, or text as given)
-        cmd += ["--hypothesis-seed", str(hyp["seed"])]
+    elif hyp.get("profile"):
+        notes.append(f"recorded Hypothesis profile {str(hyp['profile'])[:40]!r} is not one of "
+                     f"{sorted(SEARCH_PROFILES)}: not used")  # fmt: skip
+    seed = hyp.get("seed")
+    seed_text = str(seed) if isinstance(seed, int | str) and not isinstance(seed, bool) else ""
+    if _SAFE_SEED.fullmatch(seed_text):  # every run records one (an int, or text as given)
+        cmd += ["--hypothesis-seed", seed_text]
+    elif seed not in (None, ""):
+        notes.append("the recorded Hypothesis seed is not a plain number or word: not used")
     else:
         notes.append("no Hypothesis seed was recorded: state-machine sequences will differ")
     if s.get("sim") and "sim" in data:
-        for fault in (s.get("sim") or {}).get("faults") or []:
-            cmd += ["--sim-fault", str(fault)]
+        faults = as_map(s.get("sim")).get("faults")
+        for fault in faults if isinstance(faults, list) else []:
+            if isinstance(fault, str) and fault in FAULTS:
+                cmd += ["--sim-fault", fault]
+            else:
+                notes.append(f"recorded fault {str(fault)[:40]!r} is not in the catalogue: dropped")
     cmd += ["-p", "no:cacheprovider", *extra]
     return cmd, text, notes
 
@@ -167,15 +223,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     run = load_run(args.run_dir)
-    new = Path(args.report_dir or f"out/rerun-{run.run_id}-{time.strftime('%H%M%S')}").resolve()
+    default = f"out/rerun-{safe_name(run.run_id, 80)}-{time.strftime('%H%M%S')}"
+    new = Path(args.report_dir or default).resolve()
     if new.exists() and any(new.iterdir()):
         raise ReportError(f"{new}: exists and is not empty; give a new --report-dir")
     cmd, text, notes = plan(run, args.station, new, list(args.passthrough))
     station_path = Path(cmd[cmd.index("--station") + 1])
-    for note in notes:
-        print(f"note: {note}")
-    print(f"station copy: {station_path}")
-    print(shlex.join(cmd), flush=True)
+    say(*(f"note: {note}" for note in notes), f"station copy: {station_path}", shlex.join(cmd))
+    sys.stdout.flush()
     if args.dry_run:
         return 0
     station_path.parent.mkdir(parents=True, exist_ok=True)

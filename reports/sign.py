@@ -11,9 +11,10 @@ import argparse
 from pathlib import Path
 
 from harness.record.rundir import write_atomic
+from reports.console import say
 from reports.errors import ReportError
 from reports.keys import fingerprint, load_private_key
-from reports.rundata import MANIFEST, SIGNATURE
+from reports.rundata import SIGNATURE
 from reports.verify import check, problems
 
 
@@ -24,8 +25,7 @@ def sign(run_dir: str | Path, key_path: str | Path, *, allow_incomplete: bool = 
     res = check(root)
     if not res.intact or not (res.complete or allow_incomplete):
         raise ReportError(f"{root}: not signing: " + "; ".join(problems(res)[:8]))
-    data = (root / MANIFEST).read_bytes()
-    write_atomic(root / SIGNATURE, key.sign(data))
+    write_atomic(root / SIGNATURE, key.sign(res.manifest_bytes))  # the bytes just checked
     return fingerprint(key.public_key())
 
 
@@ -39,5 +39,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     fp = sign(args.run_dir, args.key, allow_incomplete=args.allow_incomplete)
-    print(f"signed {Path(args.run_dir) / SIGNATURE} with key {fp}")
+    say(f"signed {Path(args.run_dir) / SIGNATURE} with key {fp}")
     return 0

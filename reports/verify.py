@@ -6,8 +6,14 @@ what to distrust. With a public key the Ed25519 signature over the manifest's ex
 bytes is checked too. Exit status 0 only if the bundle is intact (and signed, when a
 key is given).
 
-The reports built from the run (`report.html`, `report.json`) are derived from the
-evidence, not part of it: they are listed but never make a bundle fail.
+The reports built from the run (`report.html`, `report.json`) are not in the manifest
+(they are built after the run, and may be built after it was signed), but they are
+covered all the same: verify rebuilds them from the evidence it just checked and
+compares them byte for byte (`reports.reportcheck`), so a report edited after the fact
+(a FAIL turned into a PASS) makes the bundle fail, and the file is named.
+
+The manifest is read once: the bytes whose entries are checked are the bytes whose
+signature is checked. Everything printed goes through `reports.console.say`.
 """
 
 from __future__ import annotations
@@ -18,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from harness.record.rundir import sha256_file
+from reports.console import say
 from reports.keys import fingerprint, load_public_key, signature_valid
-from reports.rundata import MANIFEST, SIGNATURE, load_manifest
-
-DERIVED = frozenset({"report.html", "report.json"})
+from reports.reportcheck import DERIVED, check_reports
+from reports.rundata import MANIFEST, SIGNATURE, load_manifest_bytes
 
 
 @dataclass
@@ -37,6 +43,7 @@ class Integrity:
     derived: list[str] = field(default_factory=list)
     signature: str = "absent"  # absent | valid | invalid | unchecked | missing
     key_fingerprint: str = ""
+    manifest_bytes: bytes = b""  # what was checked (and what `sign` signs)
 
     @property
     def intact(self) -> bool:
@@ -65,9 +72,10 @@ def _safe_rel(rel: str) -> bool:
 
 def check(run_dir: str | Path, public_key: str | Path | None = None) -> Integrity:
     root = Path(run_dir)
-    manifest = load_manifest(root)
+    manifest, manifest_bytes = load_manifest_bytes(root)
     files: dict = manifest["files"]
     res = Integrity(str(manifest.get("run_id", "")), len(files), bool(manifest.get("complete")))
+    res.manifest_bytes = manifest_bytes
     present = _present(root)
     for rel, entry in sorted(files.items()):
         if not _safe_rel(rel):
@@ -88,6 +96,7 @@ def check(run_dir: str | Path, public_key: str | Path | None = None) -> Integrit
                 res.changed.append((rel, why))
     for rel in sorted(present - set(files) - {MANIFEST, SIGNATURE}):
         (res.derived if rel in DERIVED else res.unlisted).append(rel)
+    res.changed += check_reports(root, res.derived)
     sig_path = root / SIGNATURE
     if public_key is not None:
         key = load_public_key(public_key)
@@ -95,8 +104,7 @@ def check(run_dir: str | Path, public_key: str | Path | None = None) -> Integrit
         if not sig_path.is_file():
             res.signature = "missing"
         else:
-            data = (root / MANIFEST).read_bytes()
-            ok = signature_valid(key, data, sig_path.read_bytes())
+            ok = signature_valid(key, manifest_bytes, sig_path.read_bytes())
             res.signature = "valid" if ok else "invalid"
     elif sig_path.is_file():
         res.signature = "unchecked"
@@ -119,7 +127,12 @@ def problems(res: Integrity) -> list[str]:
 
 def describe(res: Integrity, *, allow_incomplete: bool = False) -> list[str]:
     lines = [f"run {res.run_id}: {res.listed} files in the manifest", *problems(res)]
-    lines += [f"derived  {rel}: built from the evidence, not covered by it" for rel in res.derived]
+    changed = {rel for rel, _ in res.changed}
+    lines += [
+        f"derived  {rel}: rebuilt from the evidence: identical"
+        for rel in res.derived
+        if rel not in changed
+    ]
     sig = {
         "absent": "signature: none (manifest.sig absent)",
         "unchecked": "signature: manifest.sig present, not checked (give --public-key)",
@@ -150,6 +163,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     res = check(args.run_dir, args.public_key)
-    for line in describe(res, allow_incomplete=args.allow_incomplete):
-        print(line)
+    say(*describe(res, allow_incomplete=args.allow_incomplete))
     return 0 if res.ok(allow_incomplete=args.allow_incomplete) else 1

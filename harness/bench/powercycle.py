@@ -4,6 +4,10 @@ A `device.reboot` lets the firmware clean up first; a power cut does not, which 
 the power-loss clauses need (consent and deleted data must not survive it either). The
 wait for `boot` is bounded, and a DUT whose USB serial port disappears with its power
 is reconnected within the same bound.
+
+The same cut revives a device that stopped answering (a hung firmware): `revive` tries
+it once; a device still silent after it, or a station without a supply, is a bench
+fault with both reasons.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import time
 
 from harness.bench.assembled import Bench
-from harness.errors import BenchFault, ProtocolError, ResponseTimeout, TransportError
+from harness.errors import BenchFault, ProtocolError, ResponseTimeout, TallyError, TransportError
 from harness.wire.messages import Event
 
 
@@ -52,3 +56,24 @@ def _wait_boot(bench: Bench, mark: int, deadline: float) -> Event:
             client.log.note(f"power cycle: link lost ({exc}); reconnecting")
             client.reconnect(timeout_s=max(0.1, deadline - time.monotonic()))
     raise ResponseTimeout("no boot event after the power cycle (the port kept failing)")
+
+
+def revive(bench: Bench, silence: BaseException) -> None:
+    """A device that fell silent (`silence`): with a supply, cut its power once and bring it
+    back (answering `hello`, clock synced); otherwise, or if it stays silent, BenchFault."""
+    client = bench.client
+    if bench.power is None:
+        raise BenchFault(
+            f"the device stopped answering ({silence}) and the station has no bench supply "
+            "to power-cycle it"
+        ) from silence
+    client.log.note(f"device silent ({silence}): power-cycling it once")
+    try:
+        power_cycle(bench)
+        bench.hello = client.hello()
+    except TallyError as exc:
+        raise BenchFault(
+            f"the device stopped answering ({silence}) and is still silent after a power "
+            f"cycle: {exc}"
+        ) from exc
+    client.log.note("power cycle revived the device: it answers again")

@@ -3,10 +3,16 @@
 `python -m harness.sim serve` writes a station file once its pty and TCP ports are
 listening; the harness then reads that file like any other station. Every wait here is
 bounded; a simulator that does not come up is a bench fault.
+
+Its life is tied to ours by a lifeline: the simulator holds the read end of a pipe whose
+write end only this process holds (not inheritable, so no other child keeps it). When
+this process ends, however (a SIGKILL included), the kernel closes the write end and the
+simulator, reading end of file, stops itself: no simulated bench is left running.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,6 +44,7 @@ class SimProcess:
         self.seed = seed
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self._lifeline: int | None = None  # the write end; closing it stops the simulator
         self._dir = Path(tempfile.mkdtemp(prefix="tally-sim-"))
         self.station_path = self._dir / "station.toml"
 
@@ -61,10 +68,17 @@ class SimProcess:
 
     def start(self) -> Path:
         log = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
-            self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        read_end, self._lifeline = os.pipe()  # both non-inheritable (PEP 446)
+        try:
+            self.proc = subprocess.Popen(
+                [*self.command(), "--lifeline-fd", str(read_end)], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                pass_fds=(read_end,),
+            )  # fmt: skip
+        finally:
+            os.close(read_end)
+            if log is not subprocess.DEVNULL:
+                log.close()  # type: ignore[union-attr]
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self.station_path.exists():
             if self.proc.poll() is not None:
@@ -85,6 +99,9 @@ class SimProcess:
 
     def stop(self) -> None:
         stop_group(self.proc)
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
 
     def __enter__(self) -> SimProcess:
         self.start()

@@ -9,6 +9,7 @@ file, the key and what is wrong, in one line.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
@@ -137,6 +138,16 @@ class Station(_Strict):
     def simulated(self) -> bool:
         return self.sim is not None
 
+    def renamed(self, name: str, what: str) -> Station:
+        """The same station under another name (`what` the name is, for the error)."""
+        try:
+            info = StationInfo.model_validate({**self.station.model_dump(), "name": name})
+        except ValidationError:
+            raise ConfigError(
+                f"{what} {name!r} cannot name a station: letters, digits, - _ . (at most 64)"
+            ) from None
+        return self.model_copy(update={"station": info})
+
     def with_ports(self, dut_port: str, photodiode: str, power: str | None) -> Station:
         """The same station with real addresses filled in (the simulator's, once it listens)."""
         data = self.model_dump()
@@ -164,22 +175,54 @@ def validation_problems(exc: ValidationError, source: str) -> list[str]:
     return problems
 
 
-def validate_toml(text: str, where: str, model: type[M], **extra: Any) -> M:
-    """TOML text validated as `model` (plus `extra` keys); a `ConfigError` naming file, key
-    and problem otherwise. The one reader of station and lab files."""
+def read_toml(text: str, where: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+
+
+def validate_toml(
+    text: str,
+    where: str,
+    model: type[M],
+    supplied: Mapping[str, Mapping[str, Any]] | None = None,
+    supplier: str = "",
+    **extra: Any,
+) -> M:
+    """TOML text validated as `model` (plus `extra` keys); a `ConfigError` naming file, key
+    and problem otherwise. The one reader of station and lab files.
+
+    `supplied` fills keys the file leaves out (`{"dut": {"port": ...}}`, from `supplier`, a
+    labgrid place); a file that gives such a key another value is an error, not overridden.
+    """
+    data = read_toml(text, where)
+    for table, keys in (supplied or {}).items():
+        given = data.setdefault(table, {})
+        if not isinstance(given, dict):
+            continue  # not a table: validation names it
+        for key, value in keys.items():
+            if key in given and given[key] != value:
+                raise ConfigError(
+                    f"{where}: key {table}.{key}: {given[key]!r} here, but {supplier} "
+                    f"gives {value!r}: leave the key out of the station file"
+                )
+            given[key] = value
     try:
         return model.model_validate({**data, **extra})
     except ValidationError as exc:
         raise ConfigError("; ".join(validation_problems(exc, where))) from None
 
 
-def parse_station(text: str, source: str = "<string>") -> Station:
-    """Parse and validate station TOML; raise `ConfigError` naming file, key and problem."""
-    station = validate_toml(text, source, Station, source=source)
+def parse_station(
+    text: str,
+    source: str = "<string>",
+    supplied: Mapping[str, Mapping[str, Any]] | None = None,
+    supplier: str = "",
+) -> Station:
+    """Parse and validate station TOML; raise `ConfigError` naming file, key and problem.
+    `supplied`: address keys given by `supplier`, a labgrid place (see `validate_toml`)."""
+    station = validate_toml(text, source, Station, supplied, supplier, source=source)
     if station.sim is None:
         for key, value in (
             ("dut.port", station.dut.port),
@@ -190,9 +233,14 @@ def parse_station(text: str, source: str = "<string>") -> Station:
     return station
 
 
+def station_path(spec: str | Path) -> Path:
+    """The file `spec` names: a path, or `sim` for the bundled simulated station."""
+    return Path(fixture_path("sim.toml")) if str(spec) == "sim" else Path(spec)
+
+
 def load_station(spec: str | Path) -> Station:
     """Load `spec`: a path to a station file, or `sim` for the bundled simulated station."""
-    path = fixture_path("sim.toml") if str(spec) == "sim" else Path(spec)
+    path = station_path(spec)
     return parse_station(read_config(path, "station"), str(path))
 
 

@@ -14,6 +14,7 @@ import time
 
 from harness.errors import InstrumentError, TallyError
 from harness.instruments.supply import CurrentSample, PowerSupply
+from harness.wire.text import csv_text
 
 INTERVAL_S = 0.05
 MAX_SAMPLES = 100_000  # ~80 min at 20 Hz; later samples are counted, not kept
@@ -68,11 +69,11 @@ class CurrentMonitor:
     def csv(self) -> str:
         """`host_t_s,amps` rows (host monotonic seconds, like every other trace)."""
         rows = [
-            f"# supply={self.supply.name} interval_s={self.interval_s} "
+            f"# supply={csv_text(self.supply.name)} interval_s={self.interval_s} "
             f"samples={len(self.samples)} dropped={self.dropped}",
             "host_t_s,amps",
         ]
         rows += [f"{s.t:.6f},{s.amps:.6g}" for s in self.samples]
         if self.error is not None:
-            rows.append(f"# stopped early: {self.error}")
+            rows.append(f"# stopped early: {csv_text(self.error)}")  # instrument text: one line
         return "\n".join(rows) + "\n"

@@ -45,9 +45,17 @@ class PowerSupply:
         return cls(res, resource)
 
     def query(self, cmd: str) -> str:
+        """One exchange. After a failed one (a timeout), what the supply may still send is
+        dropped (a device clear, as the photodiode's driver does): a late answer must
+        never be read as the answer to the next query."""
         try:
             with self._lock:
-                return str(self.resource.query(cmd)).strip()[:256]
+                try:
+                    return str(self.resource.query(cmd)).strip()[:256]
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        self.resource.clear()
+                    raise
         except Exception as exc:
             raise InstrumentError(f"power supply {self.name}: {cmd} failed: {exc}") from None
 

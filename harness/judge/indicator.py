@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from harness.judge.clauses import Limits
 from harness.judge.light import LightTrace
 from harness.judge.timebase import Mapped
-from harness.judge.timeline import CaptureInterval, IndicatorClaim, Timeline
+from harness.judge.timeline import MAX_CAPTURES, CaptureInterval, IndicatorClaim, Timeline
 from harness.judge.verdict import Measurement
 
 MS = 1000.0
@@ -212,4 +212,13 @@ def check_timeline(
             continue  # outside the light record: nothing to compare with
         out.extend(check_capture(cap, trace, lit, limits, test, noise))
     out.extend(check_claims(timeline.claims, state_claims, trace, lit, limits, test))
+    if timeline.beyond_cap:
+        out.append(
+            Measurement("IND-1", "captures_beyond_cap", float(timeline.beyond_cap), "count",
+                        0.0, "<=", 0.0,
+                        subject=f"{timeline.beyond_cap + MAX_CAPTURES} captures in one recording",
+                        detail=f"the device reported more captures than the {MAX_CAPTURES} a "
+                        "recording may hold (a protocol breach); those beyond were not judged",
+                        test=test)
+        )  # fmt: skip
     return out

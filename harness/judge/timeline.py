@@ -5,6 +5,13 @@ uncertainty of the mapping.
 A capture interval runs from its first frame (`capture.frame` seq 0) to its last frame
 (`capture.end.last_frame_us`, or `artifact.info` when the end event is missing); a
 photo's interval is its exposure instant.
+
+A timeline holds at most `MAX_CAPTURES` captures. A capture happens only when the host
+asks for one, and a test asks for a few (a state-machine example for at most a few
+dozen), so a device reporting more in one recording breaks the protocol: the captures
+beyond the cap are counted (`beyond_cap`), not judged, and the count is a FAIL of
+IND-1, the clause the timeline serves (clauses.md: a protocol breach fails the clause
+it concerns). Judging them all would let a device make the host's cost what it likes.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from dataclasses import dataclass
 
 from harness.judge.timebase import DeviceClock, Mapped
 from harness.wire.messages import ArtifactInfo, Event
+
+MAX_CAPTURES = 1000  # per timeline (one light recording)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Timeline:
     def __init__(self, events: Iterable[Event], sync: DeviceClock) -> None:
         self.events = list(events)
         self.sync = sync
+        self.beyond_cap = 0  # captures reported beyond MAX_CAPTURES (not judged)
         self.captures = self._captures()
         self.claims = self._claims()
 
@@ -84,6 +94,9 @@ class Timeline:
             elif ev.name == "capture.end":
                 ends.setdefault(key, ev)
         out = []
+        if len(firsts) > MAX_CAPTURES:
+            self.beyond_cap = len(firsts) - MAX_CAPTURES
+            firsts = dict(list(firsts.items())[:MAX_CAPTURES])  # the first reported
         for key, first in firsts.items():
             begin = begins.get(key)
             kind = str(begin.get("kind", "")) if begin else ""
@@ -151,6 +164,9 @@ class Timeline:
                     )
                 )
                 self.captures.sort(key=lambda c: c.start)
+            return
+        if len(self.captures) >= MAX_CAPTURES:
+            self.beyond_cap += 1
             return
         self.captures.append(
             CaptureInterval(

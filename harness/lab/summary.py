@@ -11,16 +11,39 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness.judge.clauses import CLAUSES
 from harness.judge.verdict import Verdict, worst
-from harness.lab.labfile import Lab
 from harness.record.rundir import write_atomic
 
 LAB_SUMMARY = "lab-summary.json"
 DUT_KEYS = ("vendor", "model", "firmware", "serial_number")
+
+
+class Member(Protocol):
+    """A station of a pool: its name (its results' folder) and its station file."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+class Pool(Protocol):
+    """A lab file's stations, or the labgrid places a tagged run may get."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def stations(self) -> Sequence[Member]: ...
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -31,7 +54,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
+def lab_summary(report_dir: Path, lab: Pool, dist: str) -> dict[str, Any]:
     """Merge the stations' summaries found under `report_dir`."""
     stations: dict[str, Any] = {}
     runs: dict[str, dict[str, Any]] = {}
@@ -90,7 +113,7 @@ def lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
     }
 
 
-def write_lab_summary(report_dir: Path, lab: Lab, dist: str) -> dict[str, Any]:
+def write_lab_summary(report_dir: Path, lab: Pool, dist: str) -> dict[str, Any]:
     summary = lab_summary(report_dir, lab, dist)
     data = (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode()
     write_atomic(report_dir / LAB_SUMMARY, data)

@@ -60,7 +60,8 @@ def evidence(tally_run: TallyRun, request: pytest.FixtureRequest) -> Evidence:
 def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Iterator[DeviceClient]:
     """The connected device, idle and without consent; left not recording afterwards.
 
-    With a bench supply, the current it feeds the DUT is logged into the evidence (CSV).
+    With a bench supply, the current it feeds the DUT is logged into the evidence (CSV),
+    and a device that stops answering is power-cycled once (`TallyRun.settle_device`).
     Every artifact the test made and did not read itself is read, inspected and kept.
     """
     run = require_run(request)
@@ -78,14 +79,14 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
         if not bench.client.link.alive:
             bench.client.log.note("link was down after the previous test: reconnecting")
             bench.recover()
-        bench.client.ensure_idle()
+        run.settle_device(bench, after_test=False)
         bench.client.consent_revoke("all")
         bench.resync()
         before = listed(bench)
         yield bench.client
     finally:
         try:
-            bench.client.ensure_idle()
+            run.settle_device(bench, after_test=True)
         finally:
             evidence.witness_rest(before)
             bench.client.log.end_segment()

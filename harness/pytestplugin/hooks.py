@@ -18,6 +18,7 @@ from harness.judge.verdict import TestOutcome, Verdict, worst
 from harness.pytestplugin.markers import clauses_of
 from harness.pytestplugin.outcomes import classify
 from harness.pytestplugin.session import EVIDENCE_KEY, current_run
+from harness.wire.text import printable
 
 OUTCOME_KEY = pytest.StashKey[list[tuple[Verdict, str]]]()
 START_KEY = pytest.StashKey[float]()
@@ -111,7 +112,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     s = run.ledger.summary(complete=True)
     tr = terminalreporter
-    tr.section(f"Tally verdicts — station {s['station']}, profile {s['profile']}")
+    tr.section(printable(f"Tally verdicts — station {s['station']}, profile {s['profile']}"))
     for cid, c in s["clauses"].items():
-        tr.write_line(f"{cid:6s} {c['verdict']:13s} {CLAUSE_BY_ID[cid].statement}")
-    tr.write_line(f"RUN    {s['verdict']}   ({run.rundir.root / 'summary.json'})")
+        tr.write_line(printable(f"{cid:6s} {c['verdict']:13s} {CLAUSE_BY_ID[cid].statement}"))
+    tr.write_line(printable(f"RUN    {s['verdict']}   ({run.rundir.root / 'summary.json'})"))

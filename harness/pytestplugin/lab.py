@@ -1,8 +1,8 @@
 """The lab coordinator: the process that merges a lab run's stations at the end.
 
-Registered by the plugin on the pytest-xdist controller of a `--lab` run (which runs no
-tests itself) or on a single-process lab run. It waits for nothing: by the time pytest
-unconfigures, every worker has sealed its station's run directory.
+Registered by the plugin on the pytest-xdist controller of a `--lab` or `--lg-place-tag`
+run (which runs no tests itself) or on a single-process one. It waits for nothing: by
+the time pytest unconfigures, every worker has sealed its station's run directory.
 """
 
 from __future__ import annotations
@@ -11,21 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from harness.lab.labfile import Lab
-from harness.lab.summary import LAB_SUMMARY, lab_summary, write_lab_summary
+from harness.lab.summary import LAB_SUMMARY, Pool, lab_summary, write_lab_summary
+from harness.wire.text import printable
 
 
 class LabCoordinator:
     """Prints one line per station and writes `<report-dir>/lab-summary.json`."""
 
-    def __init__(self, lab: Lab, report_dir: Path, dist: str) -> None:
+    def __init__(self, lab: Pool, report_dir: Path, dist: str) -> None:
         self.lab = lab
         self.report_dir = report_dir
         self.dist = dist
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         s = lab_summary(self.report_dir, self.lab, self.dist)
-        tr = terminalreporter
+        tr = _Escaped(terminalreporter)
         tr.section(f"Tally lab {s['lab']} — {len(s['stations'])} station(s), --dist {self.dist}")
         for name, st in s["stations"].items():
             if not st["used"]:
@@ -45,3 +45,16 @@ class LabCoordinator:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         write_lab_summary(self.report_dir, self.lab, self.dist)
+
+
+class _Escaped:
+    """The terminal, with every line escaped: station summaries carry the DUTs' own words."""
+
+    def __init__(self, tr: pytest.TerminalReporter) -> None:
+        self._tr = tr
+
+    def section(self, title: str) -> None:
+        self._tr.section(printable(title))
+
+    def write_line(self, line: str) -> None:
+        self._tr.write_line(printable(line))

@@ -33,4 +33,4 @@ from harness.pytestplugin.hooks import (  # noqa: F401
 )
 from harness.pytestplugin.markers import pytest_collection_modifyitems  # noqa: F401
 from harness.pytestplugin.options import pytest_addoption  # noqa: F401
-from harness.pytestplugin.session import pytest_configure  # noqa: F401
+from harness.pytestplugin.session import pytest_configure, pytest_report_header  # noqa: F401

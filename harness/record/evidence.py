@@ -68,11 +68,9 @@ class Evidence:
     # -- measurements -----------------------------------------------------------------
 
     def record(self, *ms: Measurement) -> None:
-        for m in ms:
-            if not m.test:
-                m = Measurement(**{**m.__dict__, "test": self.test})
-            self.measurements.append(m)
-            self.ledger.measurement(m)
+        named = [m if m.test else Measurement(**{**m.__dict__, "test": self.test}) for m in ms]
+        self.measurements.extend(named)
+        self.ledger.measurements(named)  # one append for all: a timeline's are many
 
     def count(self, clause: str, name: str, n: int, *, subject: str = "", detail: str = "") -> None:
         """Record a count of forbidden things for `clause` (none allowed)."""

@@ -3,6 +3,13 @@
 Records are appended to `measurements.jsonl` / `tests.jsonl` as they happen and the
 summary is rewritten after every test, so an interrupted run still says what it found.
 A clause's verdict is the worst of everything tied to it (clauses.md).
+
+The summary holds every measurement, so a rewrite costs more as the run grows; rewriting
+it after each of thousands of quick tests would make a run's cost grow with the square
+of its length. So a rewrite may take at most `SUMMARY_SHARE` of the run's time: after a
+rewrite of w seconds the next comes after the first test at least w / SUMMARY_SHARE
+later (in a real run, where tests take seconds and a rewrite milliseconds, that is after
+every test), and always when the run ends. The JSON-lines files never lag.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, Limits
 from harness.judge.verdict import DECISION_RULE, Measurement, TestOutcome, Verdict, worst
 from harness.record.rundir import RunDir
 
+SUMMARY_SHARE = 0.1  # of the run's time that rewriting the summary after tests may take
 MAX_ARTIFACTS_PER_TEST = 100
 MAX_ARTIFACTS = 2000
 
@@ -41,20 +49,29 @@ class Ledger:
         self._clauses: dict[str, ClauseRecord] = {c.id: ClauseRecord() for c in CLAUSES}
         self._tests: dict[str, dict[str, Any]] = {}
         self._deviations: list[dict[str, Any]] = []
+        self._next_summary = 0.0  # host monotonic time before which tests skip the rewrite
         self._artifacts: dict[str, list[dict[str, Any]]] = {}
         self._artifact_count = 0
 
     def measurement(self, m: Measurement) -> None:
-        if m.clause not in CLAUSE_BY_ID:
-            raise KeyError(f"measurement {m.name!r} names unknown clause {m.clause!r}")
-        rec = m.as_dict()
+        self.measurements([m])
+
+    def measurements(self, ms: list[Measurement]) -> None:
+        """Record measurements taken together: one append and one manifest entry for all."""
+        for m in ms:
+            if m.clause not in CLAUSE_BY_ID:
+                raise KeyError(f"measurement {m.name!r} names unknown clause {m.clause!r}")
+        recs = [m.as_dict() for m in ms]
         with self._lock:
-            c = self._clauses[m.clause]
-            c.verdicts.append(m.verdict)
-            c.measurements.append(rec)
-            if m.test:
-                c.tests.add(m.test)
-        self.rundir.append_jsonl("measurements.jsonl", {"station": self.station, **rec})
+            for m, rec in zip(ms, recs, strict=True):
+                c = self._clauses[m.clause]
+                c.verdicts.append(m.verdict)
+                c.measurements.append(rec)
+                if m.test:
+                    c.tests.add(m.test)
+        self.rundir.append_jsonl(
+            "measurements.jsonl", *({"station": self.station, **rec} for rec in recs)
+        )
 
     def test(self, outcome: TestOutcome, duration_s: float = 0.0) -> None:
         """Record a finished test; its outcome counts for every clause it is tied to."""
@@ -81,7 +98,11 @@ class Ledger:
             if outcome.outcome == Verdict.BROKEN:
                 self._deviations.append(rec)
         self.rundir.append_jsonl("tests.jsonl", rec)
-        self.write_summary(complete=False)
+        if time.monotonic() >= self._next_summary:
+            began = time.monotonic()
+            self.write_summary(complete=False)
+            took = time.monotonic() - began
+            self._next_summary = began + took + took / SUMMARY_SHARE
 
     def artifact(self, test: str, record: dict[str, Any]) -> None:
         """A stored file a test read (`harness.record.stored_files`), for the summary:

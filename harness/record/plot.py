@@ -4,6 +4,9 @@ Raw readings (as a min/max envelope when there are too many to draw, so a short 
 never disappears in decimation), the windowed mean the clauses judge, the `visible_v`
 threshold, capture intervals shaded and violations in red, on a time axis in seconds from
 the first capture. Uses the Agg canvas directly: no pyplot state, safe in any thread.
+
+Labels carry device ids: they are drawn as plain text (`parse_math=False`: a `$` or a
+brace in an id is a character, never mathtext that could fail the plot) and escaped.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from harness.judge.light import DEFAULT_WINDOW_S, LightTrace
+from harness.wire.text import printable
 
 Span = tuple[float, float, str]
 MAX_POINTS = 8000  # points per drawn series
+MAX_LABEL = 80  # characters of a span's label
 _LABEL_BOX = {"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5}
 
 
@@ -85,8 +90,9 @@ def plot_trace(
         ax.text(
             a - origin,
             0.98 - 0.06 * (i % 3),
-            f" {label}",
+            f" {printable(label, MAX_LABEL)}",
             transform=label_y,
+            parse_math=False,
             va="top",
             fontsize=8,
             color="tab:blue",
@@ -100,8 +106,9 @@ def plot_trace(
         ax.text(
             a - origin,
             0.04 + 0.06 * (i % 3),
-            f" {label}",
+            f" {printable(label, MAX_LABEL)}",
             transform=label_y,
+            parse_math=False,
             va="bottom",
             fontsize=8,
             color="red",

@@ -15,9 +15,10 @@ from typing import Any
 
 from harness import __version__
 from harness.bench.assembled import Bench
+from harness.bench.powercycle import revive
 from harness.bench.simproc import SimProcess
 from harness.bench.station import Station
-from harness.errors import BenchFault, TallyError, TransportError
+from harness.errors import BenchFault, ResponseTimeout, TallyError, TransportError
 from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise
 from harness.record.allure_files import write_categories, write_environment
@@ -114,6 +115,32 @@ class TallyRun:
         self.ledger.meta.pop("bench_error", None)
         self.bench = bench
         return bench
+
+    def settle_device(self, bench: Bench, *, after_test: bool) -> None:
+        """Leave the device not recording. A device that does not answer is power-cycled
+        once through the supply (`revive`); one still silent (or without a supply to
+        cycle it) loses the bench: the next tests reconnect, a bounded number of times.
+        Silence found after a test is a bench fault of that test even when revived."""
+        try:
+            bench.client.ensure_idle()
+            return
+        except ResponseTimeout as exc:
+            silence = exc
+        try:
+            revive(bench, silence)
+        except BenchFault as exc:
+            self.lose_bench(bench, silence)
+            raise BenchFault(str(exc)) from None
+        if after_test:
+            raise BenchFault(f"the device fell silent ({silence}); a power cycle revived it")
+
+    def lose_bench(self, bench: Bench, why: TransportError) -> None:
+        """Close a bench whose device stopped answering; `open_bench` tries it again."""
+        bench.close()
+        if self.bench is bench:
+            self.bench = None
+            self._bench_error = type(why)(str(why))
+            self.ledger.meta["bench_error"] = str(why)
 
     @property
     def noise(self) -> LevelNoise:

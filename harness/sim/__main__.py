@@ -3,14 +3,20 @@
 ``serve`` writes the station file only once every port listens (atomically, so a waiting
 harness never reads half of it), prints it, and runs until SIGTERM or SIGINT; on the way
 out it removes the file, which would otherwise name ports nobody listens on.
+
+With ``--lifeline-fd FD`` it also ends when FD (the read end of a pipe whose write end
+only its parent holds) reaches end of file: the parent is gone, however it died (even
+SIGKILL, which leaves no chance to stop children), so no simulated bench outlives it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--visible-v", type=float, default=0.5)
     serve.add_argument("--sample-interval-s", type=float, default=0.0002)
     serve.add_argument("--no-power", action="store_true", help="no bench supply")
+    serve.add_argument(
+        "--lifeline-fd",
+        type=int,
+        default=None,
+        metavar="FD",
+        help="exit when this pipe's write end closes (the parent died)",
+    )
     sub.add_parser("faults", help="list the fault catalogue")
     return p
 
@@ -66,6 +79,10 @@ def _serve(args: argparse.Namespace) -> int:
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
+    if args.lifeline_fd is not None:
+        threading.Thread(
+            target=_watch_lifeline, args=(args.lifeline_fd, done), name="lifeline", daemon=True
+        ).start()
     with SimStation(config, faults, power=not args.no_power) as bench:
         path = bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
         try:
@@ -75,6 +92,21 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             path.unlink(missing_ok=True)  # it describes ports that are about to close
     return 0
+
+
+LIFELINE_GRACE_S = 10.0  # to stop cleanly once the parent is gone; then exit regardless
+
+
+def _watch_lifeline(fd: int, done: threading.Event) -> None:
+    """Block on the lifeline; at its end (the parent died) stop, and exit if stopping hangs."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    except OSError:
+        pass
+    done.set()
+    time.sleep(LIFELINE_GRACE_S)
+    os._exit(3)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

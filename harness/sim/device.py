@@ -56,7 +56,13 @@ from harness.sim.capture import CaptureCommands
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, VENDOR, Power, Recording, Reply
-from harness.sim.faults import REVOKE_SLOW_S, SILENT_AFTER, VANISH_AFTER, check_faults, fault_knobs
+from harness.sim.faults import (
+    REVOKE_SLOW_S,
+    SILENT_AFTER,
+    VANISH_AFTER,
+    check_faults,
+    fault_knobs,
+)
 from harness.sim.led import Led
 from harness.sim.led_driver import Demand, LedDriver
 from harness.sim.lifecycle import Lifecycle
@@ -133,8 +139,12 @@ class SimDevice(CaptureCommands, Lifecycle):
         self._noise_count = 0
         self._next_session = 1
         self._eol = b"\r\n" if cfg.crlf else b"\n"
+        self._hung = False  # `silent_mid_recording`: the main loop is stuck until power is cut
+        self._hang_done = False
         if "flood" in self.faults:
             self.reactor.on_low_water = self._flood
+        if "event_flood" in self.faults:
+            self.reactor.on_low_water = self._flood_events
 
     # -- public, any thread -------------------------------------------------------------
 
@@ -218,10 +228,15 @@ class SimDevice(CaptureCommands, Lifecycle):
         return self.reactor.call_at(t, guarded)
 
     def _send(self, obj: dict[str, Any]) -> None:
+        if self._hung:
+            return
+        obj = self._as_sent(obj)
         self.reactor.send(json.dumps(obj).encode() + self._eol)
+        self._after_send(obj)
 
     def _console(self, line: bytes) -> None:
-        self.reactor.send(line + self._eol, console=True)
+        if not self._hung:
+            self.reactor.send(line + self._eol, console=True)
 
     def _emit(self, event: str, t: float, **fields: Any) -> None:
         """Send an event that happened at host time `t` (silent unless up)."""
@@ -250,8 +265,9 @@ class SimDevice(CaptureCommands, Lifecycle):
 
     def _on_line(self, raw: bytes, t: float) -> None:
         msg = parse_message(raw)
-        if msg is None:
+        if msg is None or self._hung:
             return
+        msg = self._as_received(msg)
         rid = request_id(msg)
         if rid is None:
             self._emit("log", t, level="warn", message="request without a valid id ignored")

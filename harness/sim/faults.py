@@ -37,6 +37,7 @@ PREROLL_S = 1.5
 SHORT_LAST_S = 0.300
 VANISH_AFTER, VANISH_FOR_S = 5, 1.5
 SILENT_AFTER = 5
+HANG_AFTER_S = 0.15  # `silent_mid_recording`: into the first recording of the run
 
 FaultKind = Literal["nonconforming", "awkward", "transport"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("nonconforming", "awkward", "transport")
@@ -292,6 +293,13 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "awkward",
     ),
     Fault(
+        "hostile_text",
+        "Every string the firmware chooses (ids, hello strings, error messages, log "
+        "events, console lines) carries terminal controls, a screen-clearing ESC "
+        "sequence, a bidi override, a forged 'signature: VALID' line and mathtext.",
+        "awkward",
+    ),
+    Fault(
         "busy_while_rebooting",
         "A separate radio core stays up during reboot and answers BUSY (as the spec's "
         "error table allows) instead of staying silent.",
@@ -307,6 +315,22 @@ FAULTS: Mapping[str, Fault] = _catalogue(
     Fault(
         "flood",
         "A runaway debug print: junk console lines non-stop, as fast as the link takes.",
+        "transport",
+    ),
+    Fault(
+        "event_flood",
+        "A log level left at 'trace': valid log events non-stop, as fast as the link takes.",
+        "transport",
+    ),
+    Fault(
+        "clock_overflow",
+        "The tick counter is printed whole: every t_us lies past 2^64 (beyond any int64).",
+        "transport",
+    ),
+    Fault(
+        "silent_mid_recording",
+        "A driver deadlock 150 ms into the run's first recording: no response, no event, "
+        "no console until the power is cut (a power cycle through the supply revives it).",
         "transport",
     ),
     Fault("dup_response", "Every response is sent twice.", "transport"),

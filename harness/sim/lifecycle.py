@@ -1,4 +1,5 @@
-"""The simulated device's life: reboot, factory reset, boot, power, vanishing, console noise.
+"""The simulated device's life: reboot, factory reset, boot, power, vanishing, console noise,
+hangs, and the faults that rewrite what it sends (`hostile`).
 
 A mixin of `SimDevice` (it shares the device's state), kept apart so each module stays
 small enough to read.
@@ -10,10 +11,10 @@ import time
 from typing import Any
 
 from harness import spec
-from harness.sim import console
+from harness.sim import console, hostile
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, Power, Reply
-from harness.sim.faults import VANISH_FOR_S
+from harness.sim.faults import HANG_AFTER_S, VANISH_FOR_S
 
 NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
 FLOOD_CHUNK = 16 * 1024
@@ -88,6 +89,7 @@ class Lifecycle:
             return
         self._gen += 1
         self._power = Power.OFF
+        self._hung = False  # a power cut ends any hang (`silent_mid_recording`)
         self._enter_reset("power_loss")
         self._belief = False
         self.driver.clear()
@@ -129,3 +131,36 @@ class Lifecycle:
     def _flood(self) -> None:
         if self._power is Power.UP:
             self.reactor.send(console.flood_chunk(self._rng, FLOOD_CHUNK), console=True)
+
+    # -- what the firmware does to its own messages -----------------------------------
+
+    def _as_sent(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A message as the (faulty) firmware puts it on the wire."""
+        if self.has("hostile_text"):
+            obj = hostile.outgoing(obj)
+        if self.has("clock_overflow"):
+            obj = hostile.overflow(obj)
+        return obj
+
+    def _as_received(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A request as the firmware reads it (its own ids, not the ones it handed out)."""
+        return hostile.incoming(msg) if self.has("hostile_text") else msg
+
+    def _after_send(self, obj: dict[str, Any]) -> None:
+        event = obj.get("event")
+        if event == "boot" and self.has("hostile_text"):
+            self._console(hostile.console_line())
+        if event == "capture.begin" and "session" in obj and not self._hang_done:
+            self._hang_done = self.has("silent_mid_recording")
+            if self._hang_done:
+                self._at(time.monotonic() + HANG_AFTER_S, self._hang)
+
+    def _hang(self) -> None:
+        """`silent_mid_recording`: a driver deadlock; only a power cut ends it."""
+        self._hung = True
+        self.reactor.drop_output()
+
+    def _flood_events(self) -> None:
+        if self._power is Power.UP and not self._hung:
+            t_us = self.clock.to_device_us(time.monotonic())
+            self.reactor.send(hostile.flood_events(t_us, FLOOD_CHUNK))

@@ -7,6 +7,7 @@ bounded: a missing response is a `ResponseTimeout` (bench BROKEN), an `ok: false
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import threading
@@ -20,10 +21,25 @@ from harness.errors import DeviceError, ProtocolError, ResponseTimeout, Transpor
 from harness.wire.artifact_read import DEFAULT_MAX_ARTIFACT_BYTES, ArtifactChunk, read_whole
 from harness.wire.framing import Line
 from harness.wire.link import SerialLink
-from harness.wire.messages import ArtifactInfo, DeviceState, Event, Hello, Reply, str_list, text
+from harness.wire.messages import (
+    MAX_EVENT_NAME,
+    MAX_TEXT,
+    ArtifactInfo,
+    DeviceState,
+    Event,
+    Hello,
+    Reply,
+    bounded_int,
+    event_fields,
+    event_size,
+    str_list,
+    text,
+)
 from harness.wire.seriallog import SerialLog
+from harness.wire.text import printable
 
 MAX_EVENTS = 200_000
+MAX_EVENT_BYTES = 32 * 1024 * 1024  # what the kept events may hold, about (`event_size`)
 EventPredicate = Callable[[Event], bool]
 
 
@@ -55,7 +71,9 @@ class DeviceClient:
         self._delivered = False
         self._responses: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._answered: set[int] = set()
-        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._events: deque[Event] = deque()
+        self._sizes: deque[int] = deque()
+        self._event_bytes = 0
         self._event_count = 0
         self.epoch = 0
         self.anomalies: list[str] = []
@@ -110,17 +128,35 @@ class DeviceClient:
             self._anomaly(f"message is neither a response nor an event: {line.text[:120]}")
 
     def _on_event(self, msg: dict[str, Any], t: float) -> None:
+        """Keep the event: its spec fields only, as bounded scalars, within the byte bound."""
         name, t_us = msg.get("event"), msg.get("t_us")
         if not isinstance(name, str) or not isinstance(t_us, int) or isinstance(t_us, bool):
             self._anomaly(f"malformed event dropped: {json.dumps(msg)[:120]}")
             return
-        fields = {k: v for k, v in msg.items() if k not in ("event", "t_us")}
+        try:
+            bounded_int(t_us, "event field 't_us'")
+            fields = event_fields(name, msg)
+        except ProtocolError as exc:
+            self._anomaly(f"event dropped: {exc}")
+            return
+        name = name[:MAX_EVENT_NAME]
+        size = event_size(name, fields)
         with self._cond:
             if name == "boot":
                 self.epoch += 1
-            self._events.append(Event(name[:64], t_us, t, self.epoch, fields))
+            self._events.append(Event(name, t_us, t, self.epoch, fields))
+            self._sizes.append(size)
+            self._event_bytes += size
+            while len(self._events) > MAX_EVENTS or self._event_bytes > MAX_EVENT_BYTES:
+                self._events.popleft()
+                self._event_bytes -= self._sizes.popleft()
             self._event_count += 1
             self._cond.notify_all()
+
+    def _tail(self, n: int) -> list[Event]:
+        """The last `n` kept events, oldest first (the caller holds `_cond`): O(n), not O(all)."""
+        n = min(n, len(self._events))
+        return list(itertools.islice(reversed(self._events), n))[::-1]
 
     def _on_response(self, msg: dict[str, Any]) -> None:
         rid = msg.get("id")
@@ -134,6 +170,7 @@ class DeviceClient:
                 self._anomaly(f"response with an id never sent: {rid!r}")
 
     def _anomaly(self, what: str) -> None:
+        what = printable(what, 300)  # device text: shown in reasons and on terminals
         if len(self.anomalies) < 1000:
             self.anomalies.append(what)
         self._anomaly_count += 1
@@ -216,7 +253,8 @@ class DeviceClient:
             code = text(err, "code", f"{cmd}.error")
             if code not in spec.ERROR_CODES:
                 raise ProtocolError(f"{cmd}: unknown error code {code!r}")
-            raise DeviceError(code, text(err, "message", f"{cmd}.error", optional=True), cmd)
+            message = text(err, "message", f"{cmd}.error", optional=True)
+            raise DeviceError(code, printable(message, MAX_TEXT), cmd)
         raise ProtocolError(f"{cmd}: field 'ok' should be a boolean")
 
     # -- events -----------------------------------------------------------------------
@@ -232,16 +270,17 @@ class DeviceClient:
             n_new = self._event_count - mark
             if n_new <= 0:
                 return []
-            return list(self._events)[-min(n_new, len(self._events)) :]
+            return self._tail(n_new)
 
     def wait_event(self, pred: EventPredicate, *, since: int, timeout_s: float, what: str) -> Event:
         """Wait (bounded) for an event matching `pred` after cursor `since`."""
         deadline = time.monotonic() + timeout_s
         seen = since
+        strays = self._anomaly_count
         with self._cond:
             while True:
                 if self._event_count > seen:
-                    new = list(self._events)[-min(self._event_count - seen, len(self._events)) :]
+                    new = self._tail(self._event_count - seen)
                     seen = self._event_count
                     for ev in new:
                         if pred(ev):
@@ -250,7 +289,8 @@ class DeviceClient:
                     raise self.link.error
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise ResponseTimeout(f"no {what} within {timeout_s:.1f} s")
+                    why = f"no {what} within {timeout_s:.1f} s{self._strays_since(strays)}"
+                    raise ResponseTimeout(why)
                 self._cond.wait(min(remaining, 0.25))
 
     # -- commands -----------------------------------------------------------------------
@@ -264,6 +304,7 @@ class DeviceClient:
         t_us = reply.result.get("t_us")
         if not isinstance(t_us, int) or isinstance(t_us, bool):
             raise ProtocolError("clock: field 't_us' should be an integer")
+        bounded_int(t_us, "clock: field 't_us'")
         return reply
 
     def state(self) -> DeviceState:

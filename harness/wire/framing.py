@@ -102,8 +102,9 @@ class LineFramer:
 
 
 def _preview(raw: bytes) -> str:
-    """A printable, bounded rendering of bytes that are not a valid line."""
-    return raw[:200].decode("utf-8", errors="backslashreplace")
+    """A bounded rendering of bytes that are not a valid line; invalid bytes are kept as
+    `surrogateescape` code points, so the serial log can show them reversibly (`text.py`)."""
+    return raw[:200].decode("utf-8", errors="surrogateescape")
 
 
 def _reject_constant(name: str) -> Any:

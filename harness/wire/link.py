@@ -223,18 +223,22 @@ class SerialLink:
         self._process(data, time.monotonic())
 
     def _process(self, data: bytes, t: float) -> None:
-        junk = len(data)
+        junk, events = len(data), 0  # unsolicited: everything but responses (`flood`)
         for line in self.framer.feed(data):
             if line.kind != "message":
                 self.log.add("<", line.kind, line.text, t)
                 continue
-            junk -= len(line.text) + 1
+            msg = line.msg
+            if msg is not None and "id" in msg and "ok" in msg:
+                junk -= len(line.text) + 1
+            else:
+                events += 1
             try:  # deliver first: a waiting request is the latency-critical path
                 self._on_line(line, t)
             except Exception as exc:  # a handler bug must not kill the link silently
                 self.log.note(f"line handler failed: {exc!r}")
             self.log.add("<", "message", line.text, t)
-        flooded = self.flood.feed(junk, t) if self.flood is not None else None
+        flooded = self.flood.feed(junk, t, events) if self.flood is not None else None
         if flooded is not None:
             self._fail(f"{flooded} on {self.url!r}")
 

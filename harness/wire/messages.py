@@ -1,7 +1,10 @@
 """Typed views of what the device says, validated: the device is untrusted.
 
 Every field is checked for type and bounded in size; a malformed result is a protocol
-fault (the bench is BROKEN), not evidence about privacy.
+fault (the bench is BROKEN), not evidence about privacy. Integers are bounded to
+0..2^63-1 (`MAX_INT`): a larger one is a `ProtocolError`, never an `OverflowError` deep in
+the clock sync or a numpy array. Events keep only the spec's fields, as bounded scalars
+(`event_fields`), so what the host holds per event is small whatever the device sends.
 """
 
 from __future__ import annotations
@@ -13,6 +16,20 @@ from harness.errors import ProtocolError
 
 MAX_TEXT = 256
 MAX_LIST = 10_000
+MAX_INT = 2**63 - 1  # every integer the device sends lies in 0..MAX_INT
+
+# The fields each event of the spec carries (bench-protocol.md, "Events"); nothing else is kept.
+_CAPTURE = ("session", "artifact")
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "boot": ("reason",),
+    "capture.begin": ("kind", "source", *_CAPTURE),
+    "capture.frame": (*_CAPTURE, "seq"),
+    "capture.end": (*_CAPTURE, "reason", "last_frame_us"),
+    "indicator": ("state",),
+    "consent": ("scope", "granted"),
+    "log": ("level", "message"),
+}
+MAX_EVENT_NAME = 64
 
 
 def text(d: dict[str, Any], key: str, where: str, *, optional: bool = False) -> str:
@@ -30,7 +47,43 @@ def integer(d: dict[str, Any], key: str, where: str, *, optional: bool = False) 
         return None
     if not isinstance(v, int) or isinstance(v, bool):
         raise ProtocolError(f"{where}: field {key!r} should be an integer, got {_kind(v)}")
-    return v
+    return bounded_int(v, f"{where}: field {key!r}")
+
+
+def bounded_int(v: int, what: str) -> int:
+    """`v` if it lies in 0..2^63-1; else the device broke the protocol."""
+    if 0 <= v <= MAX_INT:
+        return v
+    digits = len(str(abs(v))) if abs(v) < 10**1000 else "over 1000"
+    raise ProtocolError(
+        f"{what} is {'negative' if v < 0 else f'an integer of {digits} digits'}: "
+        "out of the range 0..2^63-1"
+    )
+
+
+def event_fields(name: str, msg: dict[str, Any]) -> dict[str, str | int | bool]:
+    """The spec's fields of event `name` in `msg`, each a bounded scalar.
+
+    Strings are cut to `MAX_TEXT`; a field of another shape (a list, an object, null) is
+    left out, as if absent; an integer outside 0..2^63-1 raises `ProtocolError`. Fields
+    the spec does not name for the event (and every field of an unknown event) are dropped.
+    """
+    out: dict[str, str | int | bool] = {}
+    for key in EVENT_FIELDS.get(name, ()):
+        v = msg.get(key)
+        if isinstance(v, bool):
+            out[key] = v
+        elif isinstance(v, int):
+            out[key] = bounded_int(v, f"event {name!r}: field {key!r}")
+        elif isinstance(v, str):
+            out[key] = v[:MAX_TEXT]
+    return out
+
+
+def event_size(name: str, fields: dict[str, str | int | bool]) -> int:
+    """About the bytes an event holds in memory (for the client's byte bound)."""
+    return 200 + len(name) + sum(len(k) + (len(v) if isinstance(v, str) else 8)
+                                 for k, v in fields.items())  # fmt: skip
 
 
 def str_list(d: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

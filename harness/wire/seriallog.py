@@ -1,7 +1,10 @@
 """The serial log: every line in and out, with its host monotonic timestamp.
 
 Kept in a bounded ring for the run and streamed to a per-test file as it happens, so
-a crash keeps what was seen. Device text is stored as data (escaped, bounded). The ring
+a crash keeps what was seen. Device text is stored as data, bounded, and written escaped
+with `harness.wire.text.printable`: a line holds no control, ESC or bidi character (a
+device cannot clear a screen or hide a line of `cat serial.log`), and the escaping is
+reversible (`harness.wire.text.unescape` gives back the bytes the device sent). The ring
 is bounded in lines and in bytes: a device sending console lines of maximal length must
 not make the host keep hundreds of megabytes (RING_LINES of them would be ~200 MB).
 """
@@ -14,6 +17,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from harness.wire.text import printable
 
 MAX_SEGMENT_BYTES = 16 * 1024 * 1024
 RING_LINES = 50_000
@@ -29,8 +34,7 @@ class LogLine:
     text: str
 
     def render(self) -> str:
-        text = self.text.replace("\r", "\\r").replace("\n", "\\n")
-        return f"{self.t:.6f} {self.direction} {self.kind:8s} {text}"
+        return f"{self.t:.6f} {self.direction} {self.kind:8s} {printable(self.text)}"
 
 
 class SerialLog:

@@ -65,9 +65,14 @@ KNOCKS = [
         False,
     ),
     Knock("vanish", MINIMUM, 14, ("MIN-1",), r"serial port '.+' failed: port closed", True, False),
+    Knock("event_flood", MINIMUM, 14, MIN_ALL, r"device floods the link: \d+ events in", False),
+    Knock("clock_overflow", MINIMUM, 14, MIN_ALL, r"'t_us' is an integer of 20 digits: out", False),
     Knock("instrument.scpi_timeout", INDICATOR, 7, IND_ALL, r"timed out on R\?", True),
     Knock("instrument.short_block", INDICATOR, 7, IND_ALL, r"short block: its header", True),
     Knock("instrument.scpi_error", INDICATOR, 7, IND_ALL, r'-222,"Data out of range"', True),
+    # the bench supply's own faults are knocks like the photodiode's
+    Knock("power.scpi_error", MINIMUM, 14, MIN_ALL, r'supply .* reports: -222,"Data out', False),
+    Knock("power.scpi_timeout", MINIMUM, 14, MIN_ALL, r"MEAS:CURR\? failed: .*Timeout", True),
 ]
 
 
@@ -172,8 +177,8 @@ def recording_at_end(serial_log: str) -> bool | None:
     """Whether the device was recording when this serial log ends, as far as it tells.
 
     Follows requests (by id) and their responses, and `capture.end` events: a successful
-    `record.start` starts a recording; `record.stop`, a `capture.end` of it, or a `state`
-    showing `recording: null` ends it. None if the log shows no recording at all.
+    `record.start` starts a recording; `record.stop`, a `capture.end` of it, a `boot`, or
+    a `state` showing `recording: null` ends it. None if the log shows no recording at all.
     """
     cmds: dict[int, str] = {}
     recording: bool | None = None
@@ -188,6 +193,9 @@ def recording_at_end(serial_log: str) -> bool | None:
         msg = _json(line.split(DEVICE_MARK, 1)[1])
         if msg.get("event") == "capture.end" and "session" in msg:
             recording = False
+            continue
+        if msg.get("event") == "boot" and recording is not None:
+            recording = False  # a new power session: no capture runs (bench-protocol.md)
             continue
         cmd = cmds.get(msg.get("id", -1)) if msg.get("ok") is True else None
         result = msg.get("result") or {}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reports.__main__ import main
+from reports.build import build
 from reports.errors import ReportError
 from reports.keygen import PRIVATE_NAME, PUBLIC_NAME, keygen
 from reports.sign import sign
@@ -60,11 +61,15 @@ def test_missing_and_extra_files_are_named(
     assert "EXTRA    tests/planted.txt: present but not in the manifest" in out
 
 
-def test_derived_reports_do_not_fail_the_bundle(make_run: MakeRun) -> None:
+def test_built_reports_verify_and_a_planted_one_does_not(make_run: MakeRun) -> None:
     run = make_run()
+    build(run)
+    res = check(run)
+    assert res.intact and res.derived == ["report.html", "report.json"], res.changed
     (run / "report.html").write_text("<html></html>")
     res = check(run)
-    assert res.intact and res.derived == ["report.html"]
+    assert not res.intact
+    assert [rel for rel, _ in res.changed] == ["report.html"]
 
 
 def test_incomplete_manifest_is_reported(

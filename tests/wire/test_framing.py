@@ -30,7 +30,7 @@ def test_split_merged_crlf_console_and_junk():
         ("message", '{"b":2}'),
         ("console", "boot ok"),
         ("message", '{"c":3}'),
-        ("bad_utf8", "\\xff\\xfe"),
+        ("bad_utf8", "\udcff\udcfe"),  # the raw bytes, kept (`text.printable` shows \xff)
         ("bad_json", "{oops"),
     ]
     assert (f.stats.messages, f.stats.console, f.stats.bad_utf8, f.stats.bad_json) == (3, 1, 1, 1)
