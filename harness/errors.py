@@ -23,6 +23,17 @@ class LeaseError(TallyError):
     """No station of the lab could be leased in time (all busy, or too many workers)."""
 
 
+class ArtifactReadError(TallyError):
+    """The device did not serve its stored file as `artifact.read` must (a short, garbled,
+    growing or endless answer): evidence against the device, never a bench fault; it
+    FAILs the clauses the file serves (clauses.md "What counts as evidence")."""
+
+
+class ArtifactBeyondBounds(TallyError):
+    """The stored file lies beyond what the station reads (`max_artifact_bytes`, or too
+    few bytes per request to finish): nothing was observed, so no PASS either way."""
+
+
 class BenchFault(TallyError):
     """The bench failed; whatever test was running is BROKEN with this reason."""
 

@@ -1,4 +1,4 @@
-"""Constants of the bench protocol (../shared/spec/bench-protocol.md), version 1.
+"""Constants of the bench protocol (../shared/spec/bench-protocol.md), version 1.1.
 
 The one module the simulator shares with the harness: it holds what the spec says,
 nothing either side invented.
@@ -6,7 +6,7 @@ nothing either side invented.
 
 from __future__ import annotations
 
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"
 MAX_LINE_BYTES = 4096  # including the line end
 MAX_REQUEST_ID = 2**31 - 1
 RESPONSE_TIMEOUT_S = 1.0  # every request is answered within 1 s unless the command says otherwise
@@ -20,6 +20,9 @@ SOURCES = ("user", "agent")
 METADATA_FIELDS = ("location", "faces", "transcript")
 GESTURES = ("button", "app", "voice")
 TRACKS = ("video", "audio")
+ARTIFACT_READ_MAX = 2048  # `artifact.read` `length`: 1 to this many bytes per request
+# Where the stored file of each kind keeps its data ("Stored media"): the format by kind.
+MEDIA_FORMATS = {"photo": "jpeg", "video": "mp4", "audio": "mp4"}
 
 ERROR_CODES = (
     "BAD_REQUEST",
@@ -44,6 +47,7 @@ COMMANDS = (
     "record.stop",
     "artifact.list",
     "artifact.info",
+    "artifact.read",
     "artifact.delete",
     "indicator.selftest",
     "device.reboot",

@@ -29,6 +29,7 @@ from reports.values import MAX_TEXT, as_map, as_num, clip
 
 MAX_REASONS = 5
 MAX_TESTS = 1000
+MAX_STORED_ROWS = 200
 
 
 def clause_model(cid: str, c: Mapping[str, Any], tests: Mapping[str, Any]) -> dict[str, Any]:
@@ -198,6 +199,53 @@ def item_model(s: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def stored_file_row(test: str, a: Mapping[str, Any]) -> dict[str, Any]:
+    inv = as_map(a.get("inventory"))
+
+    def words(key: str) -> str:
+        value = inv.get(key)
+        return ", ".join(clip(x, 40) for x in (value if isinstance(value, list) else [])[:16])
+
+    return {
+        "test": clip(test, 300),
+        "artifact": clip(a.get("artifact"), 80),
+        "kind": clip(a.get("kind"), 16),
+        "format": clip(inv.get("format"), 16),
+        "tracks": words("tracks"),
+        "fields": words("fields"),
+        "span_s": as_num(inv.get("span_s")),
+        "frames": as_num(inv.get("frames")),
+        "hidden_frames": as_num(inv.get("hidden_frames")),
+        "size": as_num(inv.get("size")),
+        "sha256": clip(inv.get("sha256"), 64),
+        "problem": clip(inv.get("problem") or inv.get("unobserved") or "", 300),
+        "contradictions": [clip(n, 300) for n in as_list(a.get("contradictions"))[:10]],
+        "file": clip(a.get("file"), 300),
+    }
+
+
+def stored_files_model(s: Mapping[str, Any]) -> dict[str, Any]:
+    """Every stored file read in the run, those that could not serve as evidence or that
+    contradict `artifact.info` first."""
+    rows = [
+        stored_file_row(str(test), as_map(a))
+        for test, kept in as_map(s.get("artifacts")).items()
+        for a in as_list(kept)
+    ]
+    rows.sort(key=lambda r: (not r["problem"], not r["contradictions"]))
+    return {
+        "total": len(rows),
+        "unsound": sum(bool(r["problem"]) for r in rows),
+        "contradicted": sum(bool(r["contradictions"]) for r in rows),
+        "rows": rows[:MAX_STORED_ROWS],
+        "hidden": max(0, len(rows) - MAX_STORED_ROWS),
+    }
+
+
 def incomplete_reasons(run: RunData) -> list[str]:
     out = []
     if not run.summary.get("complete"):
@@ -292,6 +340,7 @@ def build_model(
         "tests_hidden": max(0, len(test_rows) - MAX_TESTS),
         "plots": [p.as_dict() for p in plots],
         "plots_left_out": plots_left_out,
+        "stored_files": stored_files_model(s),
         "reproduce": reproduce_model(run),
         "evidence": evidence_model(run, signed),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.bench.actions import Attempt
-from harness.errors import DeviceError
+from harness.errors import ArtifactReadError, DeviceError
 from harness.judge import consent, minimum
 from harness.spec import KINDS, SOURCES  # noqa: F401  (re-exported for the suites)
 from harness.wire.client import DeviceClient
@@ -46,9 +46,29 @@ def readable(dut: DeviceClient, ids: list[str]) -> list[str]:
 
 
 def check_deleted_gone(dut: DeviceClient, evidence, doomed: list[str], when: str) -> None:
-    """MIN-4: deleted artifacts are neither listed nor readable (`when` says after what)."""
+    """MIN-4: deleted artifacts are neither listed nor readable, by `artifact.info` or
+    `artifact.read` (`when` says after what). Only NOT_FOUND says gone: any other answer,
+    an error code included, is the device not confirming the deletion (a FAIL of MIN-4,
+    never a verdict the device picks by its choice of code)."""
     evidence.record(minimum.deleted_still_listed(dut.artifact_list(), doomed, when))
-    evidence.record(minimum.deleted_still_readable(readable(dut, doomed), when))
+    probes = {
+        "artifact.info": lambda art: dut.artifact_info(art),
+        "artifact.read": lambda art: dut.artifact_read(art, 0, 1),
+    }
+    served = []
+    for art in doomed:
+        for cmd, probe in probes.items():
+            answer = "answered"
+            try:
+                probe(art)
+            except DeviceError as exc:
+                if exc.code == "NOT_FOUND":
+                    continue
+                answer = f"answered {exc.code}"
+            except ArtifactReadError:
+                answer = "answered garbled data"
+            served.append(f"{art} ({cmd} {answer})")
+    evidence.record(minimum.deleted_still_readable(served, when))
 
 
 def check_reset_erased(dut: DeviceClient, evidence) -> None:

@@ -2,6 +2,8 @@
 
 Every capture kind from both sources, with the photodiode recording in the background
 for the whole capture; the device's own word is compared with the light, never trusted.
+The interval the light is judged over is the device's report, so the stored file checks
+that report: a span the file contradicts FAILs IND-1 (clauses.md, the capture interval).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 import pytest
 
 from harness.bench.actions import start, state_claim, take
+from harness.judge import stored
 from suites.support import KINDS, SOURCES, require_kind
 
 PRE_S = 0.15  # dark baseline before the request
@@ -44,14 +47,25 @@ def test_indicator_lit_for_capture(dut, light, evidence, limits, kind, source):
     subject = cap.subject if cap else r.result["session"]
     artifact = cap.artifact if cap else stop.result["artifact"]
     info = dut.artifact_info(artifact)
+    file = evidence.witness(artifact, kind, info).inventory
     ms = evidence.check_light(
         rec.trace,
         rec.events,
         state_claims=claims,
         label=f"{kind}-{source}",
         stored=[(info, dut.epoch, subject)],
+        recordings={subject: file} if kind != "photo" else None,
     )
     assert any(m.clause == "IND-1" for m in ms), f"no capture of {subject} on the timeline"
+    if kind != "photo":  # the reported spans (events, artifact.info) against the file's
+        timeline = evidence.last_light[1]
+        reported = [(info.first_frame_us, info.last_frame_us, "artifact.info")]
+        if (c := timeline.capture(subject)) is not None:
+            reported.append((c.first_us, c.last_us, "events"))
+        for first_us, last_us, stated in reported:
+            m = stored.span_agrees(first_us, last_us, file, f"{kind}/{source} {subject}", stated)
+            if m is not None:
+                evidence.record(m)
 
 
 @pytest.mark.clause("IND-6")

@@ -14,6 +14,7 @@ could be observed the capture clauses are INCONCLUSIVE. A failure is a typed
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -32,8 +33,9 @@ from hypothesis.stateful import (
 
 from harness.bench.actions import PROTOCOL_BREACHES, wait_end
 from harness.errors import ClauseFailure, DeviceError
-from harness.judge import consent, minimum
+from harness.judge import consent, minimum, stored
 from harness.judge.clauses import CAPTURE_CLAUSES, CLAUSES
+from harness.judge.media import MediaInventory
 from harness.judge.verdict import Measurement, Verdict
 from harness.spec import GESTURES, KINDS, METADATA_FIELDS, RECORD_KINDS, SOURCES
 from harness.wire.messages import Reply
@@ -53,6 +55,7 @@ class Stored:
     epoch: int
     audio_consent: bool
     subject: str
+    ended: float | None = None  # host time of the response that ended it (if known)
 
 
 @dataclass
@@ -103,6 +106,7 @@ class GlassesMachine(RuleBasedStateMachine):
         self.consent = dict.fromkeys(KINDS, False)
         self.recording: Stored | None = None
         self.stored: dict[str, Stored] = {}
+        self.files: dict[str, MediaInventory] = {}  # the last inventory of each stored file
         self.deleted: set[str] = set()
         self.ms: list[Measurement] = []
         c.examples.append(self.ms)
@@ -200,7 +204,9 @@ class GlassesMachine(RuleBasedStateMachine):
             return
         self.ctx.observed += 1
         art = r.result["artifact"]
-        self.stored[art] = Stored("photo", source, tuple(metadata), r, self.dut.epoch, False, art)
+        self.stored[art] = Stored(
+            "photo", source, tuple(metadata), r, self.dut.epoch, False, art, r.received
+        )
         self.check_stored(art, self.stored[art])
 
     @precondition(lambda self: bool(set(RECORD_KINDS) & set(self.ctx.declared)))
@@ -238,8 +244,9 @@ class GlassesMachine(RuleBasedStateMachine):
         rec, self.recording = self.recording, None
         if rec is None:
             return
-        art = self.dut.record_stop().result["artifact"]
-        self.stored[art] = rec
+        stop = self.dut.record_stop()
+        art = stop.result["artifact"]
+        self.stored[art] = rec = dataclasses.replace(rec, ended=stop.received)
         self.check_stored(art, rec)
 
     @precondition(lambda self: bool(self.ctx.undeclared))
@@ -327,7 +334,8 @@ class GlassesMachine(RuleBasedStateMachine):
         )
 
     def check_stored(self, art: str, s: Stored, gone_ok: bool = False) -> None:
-        """MIN-1, MIN-2, MIN-3 for one artifact, read back as stored."""
+        """MIN-1, MIN-2, MIN-3 (and IND-1's span) for one artifact: its file read back and
+        inspected, beside what `artifact.info` says."""
         try:
             info = self.dut.artifact_info(art)
         except DeviceError as exc:
@@ -335,10 +343,16 @@ class GlassesMachine(RuleBasedStateMachine):
                 return
             raise
         subject = f"{s.kind}/{s.source} {art}"
+        file = self.files[art] = self.ctx.evidence.witness(art, s.kind, info).inventory
         ms = [
-            minimum.unrequested_fields(info.fields, s.metadata, subject),
-            minimum.tracks_not_allowed(info.tracks, s.kind, s.audio_consent, subject),
+            minimum.unrequested_fields(info.fields, s.metadata, subject, file),
+            minimum.tracks_not_allowed(info.tracks, s.kind, s.audio_consent, subject, file),
         ]
+        if s.ended is not None:
+            ms.append(minimum.stored_span_within_capture(file, s.request.sent, s.ended, subject))
+        if s.kind != "photo":
+            span = stored.span_agrees(info.first_frame_us, info.last_frame_us, file, subject)
+            ms += [span] if span is not None else []
         if info.first_frame_us is not None and s.epoch == self.dut.epoch:
             t_us, u_us = self.bench.sync.to_device_us(s.request.sent, s.epoch)
             ms.append(minimum.first_frame_after_request(info.first_frame_us, t_us, u_us, subject))
@@ -375,14 +389,18 @@ class GlassesMachine(RuleBasedStateMachine):
                 self.check_stored(art, s, gone_ok=True)
         trace = self.bench.trace(self.monitor)
         events = self.dut.events_since(self.mark)
-        stored = []
+        infos, recordings = [], {}
         for art, s in self.stored.items():
             with contextlib.suppress(DeviceError):
-                stored.append((self.dut.artifact_info(art), s.epoch, s.subject))
+                infos.append((self.dut.artifact_info(art), s.epoch, s.subject))
+            if s.kind != "photo" and art in self.files:
+                recordings[s.subject] = self.files[art]
         ev = self.ctx.evidence
         # Only the last example's light is kept as evidence (the final, shrunk one when
         # something failed): keeping every shrink attempt's trace would cost minutes.
-        ms = ev.check_light(trace, events, record=False, keep=False, stored=stored)
+        ms = ev.check_light(
+            trace, events, record=False, keep=False, stored=infos, recordings=recordings
+        )
         self.note(*ms)
 
 

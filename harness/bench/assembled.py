@@ -12,14 +12,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.bench.clock import ClockSync
+from harness.bench.media_sandbox import MediaSandbox
 from harness.bench.station import Station
+from harness.bench.stored import StoredFile, read_stored
 from harness.errors import BenchFault, CalibrationError, DeviceError
 from harness.instruments.light_monitor import LightMonitor
 from harness.instruments.photodiode import Photodiode
 from harness.instruments.supply import PowerSupply
 from harness.judge.light import LightTrace
 from harness.wire.client import DeviceClient
-from harness.wire.messages import Hello
+from harness.wire.messages import ArtifactInfo, Hello
 from harness.wire.seriallog import SerialLog
 
 
@@ -60,6 +62,7 @@ class Bench:
         self.power: PowerSupply | None = None
         self.hello: Hello | None = None
         self.calibration: Calibration | None = None
+        self._media: MediaSandbox | None = None
 
     @property
     def visible_v(self) -> float:
@@ -107,6 +110,17 @@ class Bench:
         self.client.reconnect(timeout_s=self.station.dut.boot_timeout_s)
         self.hello = self.client.hello()
         self.sync.sync()
+
+    def read_stored(
+        self, artifact: str, kind: str | None = None, info: ArtifactInfo | None = None
+    ) -> StoredFile:
+        """`artifact`'s stored file, read back and inspected (`harness.bench.stored`)."""
+        if self._media is None:  # started on first use: a run may never read a file
+            self._media = MediaSandbox()
+        return read_stored(
+            self.client, self._media, artifact, kind, info,
+            max_bytes=self.station.dut.max_artifact_bytes,
+        )  # fmt: skip
 
     def monitor(self, max_seconds: float | None = None) -> LightMonitor:
         """A background light recording for the duration of a `with` block."""
@@ -174,6 +188,8 @@ class Bench:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
+        if self._media is not None:
+            self._media.close()
         if self.photodiode is not None:
             with contextlib.suppress(Exception):
                 self.photodiode.close()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from fixtures import fixture_path
 from harness.errors import ConfigError
 from harness.judge.clauses import DEFAULT_LIMITS
+from harness.wire.artifact_read import DEFAULT_MAX_ARTIFACT_BYTES
 from harness.wire.client import DEFAULT_BOOT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S
 
 SIM_PLACEHOLDER = "sim"
@@ -44,6 +45,8 @@ class DutConfig(_Strict):
     baudrate: Annotated[int, Field(gt=0, le=20_000_000)] = 115200
     response_timeout_s: Annotated[float, Field(ge=0.1, le=60)] = DEFAULT_RESPONSE_TIMEOUT_S
     boot_timeout_s: Annotated[float, Field(ge=1, le=120)] = DEFAULT_BOOT_TIMEOUT_S
+    # The largest stored file read back with `artifact.read` (the file is held in memory).
+    max_artifact_bytes: Annotated[int, Field(ge=4096, le=1 << 30)] = DEFAULT_MAX_ARTIFACT_BYTES
 
     @field_validator("port")
     @classmethod

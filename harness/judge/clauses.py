@@ -30,7 +30,8 @@ class Clause:
 
 CLAUSES: tuple[Clause, ...] = (
     Clause("IND-1", "indicator", "The indicator is lit throughout every capture interval.",
-           "photodiode vs capture intervals", "no unlit instant"),
+           "photodiode vs capture intervals; the reported span vs the stored file's",
+           "no unlit instant; spans agree within one frame interval"),
     Clause("IND-2", "indicator", "The indicator is lit before the first frame of every capture.",
            "photodiode rising edge vs capture.frame seq 0", "lead >= lead_ms"),
     Clause("IND-3", "indicator",
@@ -54,16 +55,20 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("CON-4", "consent", "Consent does not survive a reboot or a factory reset.",
            "state and capture attempts after boot", "none allowed"),
     Clause("MIN-1", "minimum", "An artifact stores only the metadata fields asked for.",
-           "artifact.info fields vs request metadata", "subset"),
+           "the stored file's metadata (artifact.read) and artifact.info fields vs request "
+           "metadata", "subset"),
     Clause("MIN-2", "minimum",
            "An artifact carries only the tracks of its kind; a video carries audio only under "
-           "audio consent.", "artifact.info tracks",
-           "photo: video; audio: audio; video: video (+audio with audio consent)"),
+           "audio consent.", "the stored file's tracks (and artifact.info tracks)",
+           "photo: image; audio: audio; video: video (+audio with audio consent)"),
     Clause("MIN-3", "minimum", "Nothing is kept from before the capture was asked for.",
-           "first_frame_us vs the request time on the device clock", "first frame >= request"),
+           "first_frame_us vs the request time on the device clock; the stored span vs the "
+           "time from the request to the response that ended the capture",
+           "first frame >= request; stored span <= that time"),
     Clause("MIN-4", "minimum",
            "Deleted data stays deleted, also after a reboot; a factory reset erases every "
-           "artifact.", "artifact.list / artifact.info after delete, reboot, reset", "none left"),
+           "artifact.", "artifact.list / artifact.info / artifact.read after delete, reboot, "
+           "reset", "none left"),
 )  # fmt: skip
 
 CLAUSE_BY_ID = MappingProxyType({c.id: c for c in CLAUSES})

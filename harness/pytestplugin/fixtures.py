@@ -9,7 +9,7 @@ import pytest
 from harness.bench.assembled import Bench
 from harness.bench.recording import LightRecorder
 from harness.bench.station import Station
-from harness.errors import BenchFault
+from harness.errors import BenchFault, DeviceError
 from harness.instruments.current_monitor import CurrentMonitor
 from harness.instruments.photodiode import Photodiode
 from harness.pytestplugin.markers import clauses_of
@@ -62,15 +62,18 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
 
     With a bench supply, the current it feeds the DUT is logged into the evidence (CSV),
     and a device that stops answering is power-cycled once (`TallyRun.settle_device`).
+    Every artifact the test made and did not read itself is read, inspected and kept.
     """
     run = require_run(request)
     evidence.sync = bench.sync
     evidence.requests = bench.client.requests
     evidence.noise = run.noise
+    evidence.bench = bench
     log_rel = f"{evidence.dir}/serial.log"
     bench.client.log.start_segment(run.rundir.path(log_rel))
     current = CurrentMonitor(bench.power) if bench.power is not None else None
     supply_error = None
+    before: set[str] | None = None
     try:
         if current is not None:
             current.start()
@@ -80,11 +83,13 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
         run.settle_device(bench, after_test=False)
         bench.client.consent_revoke("all")
         bench.resync()
+        before = listed(bench)
         yield bench.client
     finally:
         try:
             run.settle_device(bench, after_test=True)
         finally:
+            evidence.witness_rest(before)
             bench.client.log.end_segment()
             path = run.rundir.path(log_rel)
             if path.exists():
@@ -98,6 +103,14 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
     if anomalies:
         found, anomalies[:] = list(anomalies), []
         raise BenchFault(f"device broke the protocol: {'; '.join(found[:5])}")
+
+
+def listed(bench: Bench) -> set[str] | None:
+    """The artifacts before a test (None if the device would not list them: no sweep)."""
+    try:
+        return set(bench.client.artifact_list())
+    except DeviceError:
+        return None
 
 
 @pytest.fixture

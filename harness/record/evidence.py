@@ -14,21 +14,27 @@ from typing import Any
 import allure
 import numpy as np
 
+from harness.bench.assembled import Bench
 from harness.bench.clock import ClockSync
+from harness.bench.stored import StoredFile
 from harness.errors import TallyError
 from harness.instruments.current_monitor import CurrentMonitor
 from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise, check_timeline
 from harness.judge.light import LightTrace
+from harness.judge.media import MediaInventory
+from harness.judge.stored import recording_by_file
 from harness.judge.timebase import Mapped
 from harness.judge.timeline import Timeline
 from harness.judge.verdict import Measurement, Verdict, count
 from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir, safe_name
+from harness.record.stored_files import artifact_record, file_type, stem
 from harness.wire.messages import ArtifactInfo, Event
 from harness.wire.requests import RequestLog
 
 CSV_MAX_ROWS = 20_000
+MAX_SWEEP = 50  # artifacts a test left unread that its teardown reads and keeps
 
 
 class Evidence:
@@ -54,6 +60,9 @@ class Evidence:
         self.measurements: list[Measurement] = []
         self.attachments: list[str] = []
         self.dir = f"tests/{safe_name(test)}"
+        self.bench: Bench | None = None  # set by the `dut` fixture: stored files are read
+        self.witnessed: set[tuple[int, str]] = set()  # (power session, artifact) read
+        self._kept: set[str] = set()
         self._traces = 0
         self.last_light: tuple[LightTrace, Timeline, list[Measurement], str] | None = None
         self.requests: RequestLog | None = None  # the host's side of the captures (the dut's)
@@ -84,9 +93,12 @@ class Evidence:
         record: bool = True,
         keep: bool = True,
         stored: Sequence[tuple[ArtifactInfo, int, str]] = (),
+        recordings: dict[str, MediaInventory] | None = None,
     ) -> list[Measurement]:
         """Every indicator clause over the captures in `events` (and, for captures whose
-        events never came, what `artifact.info` says was stored), with the trace kept."""
+        events never came, what `artifact.info` says was stored), with the trace kept.
+        `recordings`: the stored files of captures made by `record.start`, by subject (a
+        file with a video track makes its capture a recording, whatever its events say)."""
         if self.sync is None:
             raise RuntimeError("check_light needs a clock sync")
         t0, t1 = trace.t0, trace.t_end
@@ -98,6 +110,8 @@ class Evidence:
         )  # fmt: skip
         for info, epoch, subject in stored:
             timeline.add_stored(info, epoch, subject)
+        for subject, file in (recordings or {}).items():
+            recording_by_file(timeline, subject, file)
         ms = check_timeline(
             timeline, trace, self.limits, test=self.test, state_claims=state_claims,
             noise=self.noise,
@@ -156,6 +170,52 @@ class Evidence:
         rows.append("host_t_s,volts")
         rows += [f"{t[i]:.6f},{trace.v[i]:.5f}" for i in sel]
         return "\n".join(rows) + "\n"
+
+    # -- stored files -----------------------------------------------------------------
+
+    def witness(
+        self, artifact: str, kind: str | None = None, info: ArtifactInfo | None = None
+    ) -> StoredFile:
+        """Read `artifact`'s stored file, inspect it and keep both in the record."""
+        if self.bench is None:
+            raise RuntimeError("reading a stored file needs the bench")
+        stored = self.bench.read_stored(artifact, kind, info)
+        self.keep_artifact(stored)
+        return stored
+
+    def keep_artifact(self, stored: StoredFile) -> None:
+        """The file (as read) and its inventory into the run, the ledger and Allure; the
+        same file read again in this test is kept once."""
+        self.witnessed.add((stored.epoch, stored.artifact))
+        rel = stem(self.dir, stored)
+        if rel in self._kept:
+            return
+        self._kept.add(rel)
+        ext, mime = file_type(stored.inventory)
+        name = f"stored file {stored.artifact[:64]}"
+        if stored.data:
+            path = self.rundir.write_bytes(rel + ext, stored.data)
+            self.attach_file(path, name, mime)
+        record = artifact_record(stored, rel + ext if stored.data else None)
+        text = json.dumps(record, indent=2, sort_keys=True)
+        self.rundir.write_text(rel + ".json", text)
+        self.attach_text(f"{name} inventory", text, "application/json", ".json")
+        self.ledger.artifact(self.test, record)
+
+    def witness_rest(self, before: set[str] | None) -> None:
+        """Read and keep every artifact listed now that was not listed at `before` and that
+        the test did not read itself: every artifact made in a test is kept. Never raises:
+        the test's own outcome stands (a dead link is noted in the serial log)."""
+        if self.bench is None or before is None:
+            return
+        client = self.bench.client
+        try:
+            new = [a for a in client.artifact_list() if a not in before]
+            for art in new[:MAX_SWEEP]:
+                if (client.epoch, art) not in self.witnessed:
+                    self.witness(art)
+        except TallyError as exc:
+            client.log.note(f"stored files of {self.test} not all kept: {exc}")
 
     # -- attachments ------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ from harness.judge.verdict import DECISION_RULE, Measurement, TestOutcome, Verdi
 from harness.record.rundir import RunDir
 
 SUMMARY_SHARE = 0.1  # of the run's time that rewriting the summary after tests may take
+MAX_ARTIFACTS_PER_TEST = 100
+MAX_ARTIFACTS = 2000
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Ledger:
         self._tests: dict[str, dict[str, Any]] = {}
         self._deviations: list[dict[str, Any]] = []
         self._next_summary = 0.0  # host monotonic time before which tests skip the rewrite
+        self._artifacts: dict[str, list[dict[str, Any]]] = {}
+        self._artifact_count = 0
 
     def measurement(self, m: Measurement) -> None:
         self.measurements([m])
@@ -105,6 +109,17 @@ class Ledger:
             took = time.monotonic() - began
             self._next_summary = began + took + took / SUMMARY_SHARE
 
+    def artifact(self, test: str, record: dict[str, Any]) -> None:
+        """A stored file a test read (`harness.record.stored_files`), for the summary:
+        bounded per test and per run; the full record stays in the test's directory."""
+        inv = {k: v for k, v in record["inventory"].items() if k != "metadata_keys"}
+        inv["metadata_keys"] = len(record["inventory"].get("metadata_keys", ()))
+        with self._lock:
+            kept = self._artifacts.setdefault(test, [])
+            if len(kept) < MAX_ARTIFACTS_PER_TEST and self._artifact_count < MAX_ARTIFACTS:
+                kept.append({**record, "inventory": inv})
+                self._artifact_count += 1
+
     def clause_verdicts(self) -> dict[str, Verdict]:
         with self._lock:
             return {cid: worst(c.verdicts) for cid, c in self._clauses.items()}
@@ -135,6 +150,7 @@ class Ledger:
                 }
             tests = dict(self._tests)
             deviations = list(self._deviations)
+            artifacts = {t: list(a) for t, a in self._artifacts.items()}
         return {
             "format": "tally-summary/1",
             "run_id": self.rundir.run_id,
@@ -150,6 +166,7 @@ class Ledger:
             "clauses": clauses,
             "tests": tests,
             "deviations": deviations,
+            "artifacts": artifacts,
             **self.meta,
         }
 

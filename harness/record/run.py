@@ -28,7 +28,10 @@ from harness.wire.seriallog import SerialLog
 
 MAX_OPEN_ATTEMPTS = 3  # a bench whose link failed is tried again by this many tests in all
 
-PACKAGES = ("pyserial", "pyvisa", "pyvisa-py", "hypothesis", "allure-pytest", "numpy", "pytest")
+PACKAGES = (
+    "pyserial", "pyvisa", "pyvisa-py", "hypothesis", "allure-pytest", "numpy", "pytest",
+    "av", "pillow", "defusedxml",
+)  # fmt: skip
 
 
 class TallyRun:

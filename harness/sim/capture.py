@@ -25,12 +25,14 @@ from harness.sim.faults import (
     LYING_LAG_S,
     PHOTO_BLINK_S,
     PREROLL_S,
+    SHORT_LAST_S,
 )
+from harness.sim.files import photo_file, recording_file
 from harness.sim.lawyer import CapturePlan
 from harness.sim.led_driver import Demand, Gaps, Style
 from harness.sim.liars import EVENTS_EARLY_S, LAST_FRAME_EARLY_S, POSTDATED_S, VIDEO_AS_PHOTO_DARK_S
 from harness.sim.protocol import Refusal, choice, metadata
-from harness.sim.storage import PHOTO_BYTES, Artifact, media_bytes
+from harness.sim.storage import CAPTURE_RESERVE_BYTES, Artifact
 
 
 class CaptureCommands:
@@ -50,7 +52,7 @@ class CaptureCommands:
             raise Refusal("BUSY", "camera pipeline busy")
         if self.config.tamper_detect and self.indicator_covered:
             raise Refusal("INDICATOR_FAULT", "indicator covered")
-        if not self.storage.has_room(PHOTO_BYTES[1] + 4096):
+        if not self.storage.has_room(CAPTURE_RESERVE_BYTES):
             raise Refusal("INTERNAL", "storage full")
 
     def _plan(self, kind: str) -> CapturePlan | None:
@@ -62,14 +64,29 @@ class CaptureCommands:
         """A one-frame artifact: a photo, or the frame a refused capture grabbed anyway."""
         t_us = self.clock.to_device_us(t)
         tracks = ("audio",) if kind == "audio" else ("video",)
-        photo = self._rng.randint(*PHOTO_BYTES) if kind != "audio" else 0
-        size = media_bytes(1, tracks, 1, photo)
-        return Artifact(aid, kind, source, t_us, t_us, 1, tracks, self._stored_fields(fields), size)
+        stored = self._stored_fields(fields)
+        seed = self._rng.randrange(256)
+        if kind == "photo":
+            data = photo_file(self._file_fields(stored, kind), seed)
+        else:  # a refused recording's grabbed frame (or audio buffer)
+            period = self._period(kind)
+            data = recording_file(kind, 1, period, fields=stored, seed=seed)
+        return Artifact(aid, kind, source, t_us, t_us, 1, tracks, stored, data)
 
     def _stored_fields(self, fields: tuple[str, ...]) -> tuple[str, ...]:
         if self.has("extra_metadata") and "location" not in fields:
             return (*fields, "location")
         return fields
+
+    def _file_fields(self, fields: tuple[str, ...], kind: str) -> tuple[str, ...]:
+        """The fields the file holds: those stored, plus what `exif_gps` adds unreported."""
+        if kind == "photo" and self.has("exif_gps") and "location" not in fields:
+            return (*fields, "location")
+        return fields
+
+    def _period(self, kind: str) -> float:
+        cfg = self.config
+        return 1 / cfg.video_fps if kind == "video" else cfg.audio_buffer_ms / 1000
 
     def _style(self) -> Style:
         cfg = self.config
@@ -133,7 +150,7 @@ class CaptureCommands:
         cfg = self.config
         video = kind == "video"
         mic = not video or self._consent["audio"] or self.has("audio_in_video")
-        period = 1 / cfg.video_fps if video else cfg.audio_buffer_ms / 1000
+        period = self._period(kind)
         first = t + cfg.camera_startup_ms / 1000
         session = self.voice.session_id(self._next_session)
         self._next_session += 1
@@ -148,7 +165,7 @@ class CaptureCommands:
         elif self.has("first_frame_postdated"):
             rec.first_said = first + LED_LATE_S + POSTDATED_S
         self._recording = rec
-        self._camera, self._mic = video, mic
+        self._camera, self._mic = video, mic or (video and self.has("hidden_audio"))
         if plan is not None and plan.events_after_reply:
             self._hold_events(plan.lag_s)
         said_kind = rec.said_kind or kind
@@ -229,25 +246,25 @@ class CaptureCommands:
             rec.frame_timer.cancel()
         if rec.stop_timer is not None:
             rec.stop_timer.cancel()
-        tracks = ("video", "audio") if rec.kind == "video" and rec.audio_track else (rec.kind,)
+        video = rec.kind == "video"
+        tracks = ("video", "audio") if video and rec.audio_track else (rec.kind,)
         frames = n + 1 + rec.preroll_frames
-        duration = frames * rec.period
-        buffers = round(duration / (self.config.audio_buffer_ms / 1000)) if rec.audio_track else 0
+        fields = self._stored_fields(rec.fields)
+        hidden = round(PREROLL_S / rec.period) if video and self.has("file_preroll") else 0
+        data = recording_file(
+            rec.kind, frames, rec.period, fields=fields, hidden_frames=hidden,
+            audio=video and (rec.audio_track or self.has("hidden_audio")),
+            seed=self._rng.randrange(256),
+        )  # fmt: skip
+        # `short_last_frame`: the end is reported from the encoder's last flushed batch.
+        short = min(round(SHORT_LAST_S / rec.period), n // 2) if self.has("short_last_frame") else 0
         aid = self.storage.new_id()
         first_said = rec.first_frame if rec.first_said is None else rec.first_said
         first_us = self.clock.to_device_us(first_said - rec.preroll_frames * rec.period)
-        last_us = self.clock.to_device_us(said_last)
+        last_us = self.clock.to_device_us(said_last - short * rec.period)
         self.storage.add(
             Artifact(
-                aid,
-                rec.kind,
-                rec.source,
-                first_us,
-                last_us,
-                frames,
-                tracks,
-                self._stored_fields(rec.fields),
-                media_bytes(frames, tracks, buffers),
+                aid, rec.kind, rec.source, first_us, last_us, frames - short, tracks, fields, data
             )
         )
         self._recording = None

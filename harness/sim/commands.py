@@ -7,6 +7,7 @@ small enough to read.
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from harness import spec
 from harness.sim.device_state import Recording, Reply
 from harness.sim.faults import REVOKE_SLOW_S
 from harness.sim.led_driver import Demand
-from harness.sim.protocol import Refusal, artifact_id, choice, selftest_ms
+from harness.sim.protocol import Refusal, artifact_id, choice, read_range, selftest_ms
 from harness.sim.storage import Artifact
 
 
@@ -115,6 +116,12 @@ class DeviceCommands:
 
     def _cmd_artifact_info(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
         return self._artifact(args).info()
+
+    def _cmd_artifact_read(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
+        offset, length = read_range(args)
+        data = self._artifact(args).data
+        chunk = data[offset : offset + length]
+        return {"data": base64.b64encode(chunk).decode("ascii"), "size": len(data)}
 
     def _cmd_artifact_delete(self, args: dict[str, Any], t: float, reply: Reply) -> dict[str, Any]:
         self.storage.delete(self._artifact(args).id, keep_file=self.has("undeleted"))

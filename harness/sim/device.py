@@ -1,4 +1,4 @@
-"""SimDevice: simulated smart glasses on a real pty, speaking bench protocol 1 to the letter.
+"""SimDevice: simulated smart glasses on a real pty, speaking bench protocol 1.1 to the letter.
 
 The device is a state machine on one thread (`Reactor`); its LED is the shared `Led`
 the simulated photodiode reads, written ahead of time through `LedDriver`. Timing is

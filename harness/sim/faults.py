@@ -62,6 +62,7 @@ PHOTO_BLINK_S = 0.100
 LYING_LAG_S = 0.400
 REVOKE_SLOW_S = 2.5
 PREROLL_S = 1.5
+SHORT_LAST_S = 0.300
 VANISH_AFTER, VANISH_FOR_S = 5, 1.5
 SILENT_AFTER = 5
 HANG_AFTER_S = 0.15  # `silent_mid_recording`: into the first recording of the run
@@ -210,6 +211,37 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "nonconforming",
         ("MIN-3",),
         incidental=("IND-1", "IND-2"),
+    ),
+    # -- lies only the stored file tells (bench-protocol.md "Stored media") ------------
+    Fault(
+        "exif_gps",
+        "The camera's image pipeline writes GPS into the Exif of every photo; "
+        "artifact.info lists only the fields that were asked for.",
+        "nonconforming",
+        ("MIN-1",),
+    ),
+    Fault(
+        "hidden_audio",
+        "Videos are always muxed with the microphone's track; artifact.info derives its "
+        "track list from the consent and reports video only.",
+        "nonconforming",
+        ("MIN-2",),
+    ),
+    Fault(
+        "file_preroll",
+        "Videos are cut from a 1.5 s ring buffer whose frames before the request stay in "
+        "the MP4 behind an edit list: first_frame_us, the events and the presented span "
+        "look honest, the file keeps the pre-roll.",
+        "nonconforming",
+        ("MIN-3",),
+    ),
+    Fault(
+        "short_last_frame",
+        "A recording's end is reported from the encoder's last flushed batch: capture.end "
+        "and artifact.info give a last_frame_us up to 300 ms before the last frame the "
+        "file holds.",
+        "nonconforming",
+        ("IND-1",),
     ),
     Fault(
         "undeleted",

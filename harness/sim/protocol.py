@@ -27,6 +27,7 @@ ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "record.stop": ((), ()),
     "artifact.list": ((), ()),
     "artifact.info": (("artifact",), ()),
+    "artifact.read": (("artifact", "offset", "length"), ()),
     "artifact.delete": (("artifact",), ()),
     "indicator.selftest": (("ms",), ()),
     "device.reboot": ((), ()),
@@ -141,6 +142,20 @@ def selftest_ms(args: dict[str, Any]) -> int:
     if isinstance(ms, bool) or not isinstance(ms, int) or not lo <= ms <= hi:
         raise Refusal("BAD_REQUEST", f"ms must be an integer {lo}..{hi}")
     return ms
+
+
+def read_range(args: dict[str, Any]) -> tuple[int, int]:
+    """`artifact.read`'s (offset, length): an integer >= 0 and one of 1..2048."""
+    offset, length = args["offset"], args["length"]
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise Refusal("BAD_REQUEST", "offset must be an integer >= 0")
+    if (
+        isinstance(length, bool)
+        or not isinstance(length, int)
+        or not 1 <= length <= spec.ARTIFACT_READ_MAX
+    ):
+        raise Refusal("BAD_REQUEST", f"length must be an integer 1..{spec.ARTIFACT_READ_MAX}")
+    return offset, length
 
 
 def artifact_id(args: dict[str, Any]) -> str:

@@ -1,10 +1,11 @@
-"""The device's media storage: artifacts as stored, surviving reboots and power loss.
+"""The device's media storage: artifacts and their files, surviving reboots and power loss.
 
-Ids are never reused (also across factory resets), so a deleted id can never be
-mistaken for a new artifact. "Hidden" models an index that forgot a file the flash
-still holds (the `undeleted` fault): it comes back when the index is rebuilt at boot.
-"Unlisted" models a reset that only emptied the list (the `hidden_after_reset` fault):
-the file is still served by id, but never listed again.
+Each artifact keeps its file (`harness.sim.files`): `artifact.read` serves it byte for
+byte and `artifact.info` reports its length. Ids are never reused (also across factory
+resets), so a deleted id can never be mistaken for a new artifact. "Hidden" models an
+index that forgot a file the flash still holds (the `undeleted` fault): it comes back
+when the index is rebuilt at boot. "Unlisted" models a reset that only emptied the list
+(the `hidden_after_reset` fault): the file is still served by id, but never listed again.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-PHOTO_BYTES = (1_200_000, 2_400_000)
-VIDEO_FRAME_BYTES = 10_400  # ~2.5 Mbit/s at 30 fps
-AUDIO_BUFFER_BYTES = 160  # 64 kbit/s in 20 ms buffers
-HEADER_BYTES = 4096
-FIELD_BYTES = 96
+CAPTURE_RESERVE_BYTES = 2_404_096  # free space a capture needs before it may start
 
 
 @dataclass
 class Artifact:
-    """One stored capture; `info()` is exactly what `artifact.info` reports."""
+    """One stored capture; `info()` is exactly what `artifact.info` reports, `data` the
+    file `artifact.read` serves (they agree unless a fault makes the report lie)."""
 
     id: str
     kind: str
@@ -32,9 +30,13 @@ class Artifact:
     frames: int
     tracks: tuple[str, ...]
     fields: tuple[str, ...]
-    bytes: int
+    data: bytes
     hidden: bool = False  # neither listed nor served, until the index is rebuilt
     unlisted: bool = False  # served by id, never listed
+
+    @property
+    def bytes(self) -> int:
+        return len(self.data)
 
     def info(self) -> dict[str, Any]:
         return {
@@ -48,16 +50,6 @@ class Artifact:
             "fields": list(self.fields),
             "bytes": self.bytes,
         }
-
-
-def media_bytes(frames: int, tracks: tuple[str, ...], audio_buffers: int, photo: int = 0) -> int:
-    """A plausible file size for what was captured."""
-    size = HEADER_BYTES + photo
-    if "video" in tracks and not photo:
-        size += frames * VIDEO_FRAME_BYTES
-    if "audio" in tracks:
-        size += audio_buffers * AUDIO_BUFFER_BYTES
-    return size
 
 
 class Storage:

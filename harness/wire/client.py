@@ -24,6 +24,7 @@ from harness.errors import (
     ResponseTimeout,
     TransportError,
 )
+from harness.wire.artifact_read import DEFAULT_MAX_ARTIFACT_BYTES, ArtifactChunk, read_whole
 from harness.wire.framing import Line
 from harness.wire.link import SerialLink
 from harness.wire.messages import (
@@ -361,6 +362,18 @@ class DeviceClient:
 
     def artifact_info(self, artifact: str) -> ArtifactInfo:
         return ArtifactInfo.parse(self.request("artifact.info", {"artifact": artifact}).result)
+
+    def artifact_read(
+        self, artifact: str, offset: int, length: int = spec.ARTIFACT_READ_MAX
+    ) -> ArtifactChunk:
+        """One chunk of the stored file (`ArtifactReadError` if the answer is garbled)."""
+        args = {"artifact": artifact, "offset": offset, "length": length}
+        reply = self.request("artifact.read", args)
+        return ArtifactChunk.parse(reply.result, artifact, offset, length)
+
+    def read_artifact(self, artifact: str, max_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES) -> bytes:
+        """The whole stored file, checked chunk by chunk (`harness.wire.artifact_read`)."""
+        return read_whole(self, artifact, max_bytes)
 
     def artifact_delete(self, artifact: str) -> Reply:
         return self.request("artifact.delete", {"artifact": artifact})

@@ -25,6 +25,7 @@ def test_minimal_station_from_the_issue_loads_with_defaults():
     assert st.dut.port == "/dev/ttyACM0" and st.dut.baudrate == 115200
     assert st.photodiode.visible_v == 0.5 and st.photodiode.backend == "@py"
     assert st.power is None and st.sim is None and not st.simulated
+    assert st.dut.max_artifact_bytes == 64 * 1024 * 1024
 
 
 def test_bundled_station_files_load():
@@ -48,6 +49,11 @@ def test_bundled_station_files_load():
         (lambda t: t.replace("/dev/ttyACM0", "ftp://host"), "dut.port", "unknown pyserial URL"),
         (lambda t: t.replace("/dev/ttyACM0", "sim"), "dut.port", "needs a [sim] table"),
         (lambda t: t + "[limits]\nrevoke_ms = 'soon'\n", "limits.revoke_ms", "valid number"),
+        (
+            lambda t: t.replace("baudrate = 115200", "max_artifact_bytes = 10"),
+            "dut.max_artifact_bytes",
+            "greater than or equal to 4096",
+        ),
     ],
 )
 def test_malformed_station_names_file_key_and_problem(edit, key, problem):

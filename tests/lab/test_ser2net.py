@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_generated_config_serves_one_device_on_one_local_address():
     text = ser2net_yaml("/dev/serial/by-id/usb-glasses", 3001)
-    assert "accepter: telnet(rfc2217),tcp,127.0.0.1,3001" in text
+    assert "accepter: telnet(rfc2217),tcp(nodelay),127.0.0.1,3001" in text
     assert "connector: serialdev,/dev/serial/by-id/usb-glasses,115200n81,local" in text
     assert "chardelay: false" in text
 

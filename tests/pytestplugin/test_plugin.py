@@ -16,7 +16,7 @@ from harness.judge.verdict import Measurement
 
 @pytest.mark.clause("MIN-1")
 def test_pass(dut, evidence):
-    assert dut.hello_info.protocol == "1.0"
+    assert dut.hello_info.protocol == "1.1"
     evidence.count("MIN-1", "nothing_wrong", 0)
 
 @pytest.mark.clause("MIN-2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import harness.record.ledger as ledger_module
 from harness.judge.clauses import CLAUSES, Limits
 from harness.judge.verdict import Measurement, TestOutcome, Verdict
 from harness.record.ledger import Ledger
@@ -50,3 +51,16 @@ def test_ledger_gathers_clause_verdicts_and_writes_as_it_goes(tmp_path):
     assert [x["verdict"] for x in lines] == ["PASS", "FAIL", "PASS"]
     manifest = read_json(tmp_path / "manifest.json")
     assert {"summary.json", "measurements.jsonl", "tests.jsonl"} <= set(manifest["files"])
+
+
+def test_stored_files_are_summarised_within_bounds(tmp_path, monkeypatch):
+    monkeypatch.setattr(ledger_module, "MAX_ARTIFACTS_PER_TEST", 2)
+    ledger = Ledger(RunDir(tmp_path), station="s1", limits=Limits())
+    inventory = {"format": "jpeg", "metadata_keys": ["ifd0:Make", "xmp"], "problem": None}
+    for i in range(3):
+        ledger.artifact("t1", {"artifact": f"a-{i}", "inventory": inventory})
+    ledger.artifact("t2", {"artifact": "a-9", "inventory": inventory})
+    s = ledger.write_summary(complete=True)
+    assert [a["artifact"] for a in s["artifacts"]["t1"]] == ["a-0", "a-1"]
+    assert s["artifacts"]["t2"][0]["inventory"] == {**inventory, "metadata_keys": 2}
+    assert read_json(tmp_path / "summary.json")["artifacts"] == s["artifacts"]

@@ -86,7 +86,7 @@ def make_summary(**overrides: Any) -> dict[str, Any]:
             "model": "G1",
             "firmware": "1.0",
             "serial_number": "S1",
-            "protocol": "1.0",
+            "protocol": "1.1",
             "capabilities": {"capture": ["photo"]},
         },
         "instrument": {"idn": "Tally,SimPhotodiode,SIM0001,1.0"},

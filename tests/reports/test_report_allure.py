@@ -211,6 +211,12 @@ def test_allure_results_of_a_failing_run_are_valid(failing_run: Path) -> None:
         for a in files:
             path = results / a["source"]
             assert path.is_file() and path.stat().st_size > 0, (name, a)
+    # the stored file itself, as read from the device, with its inventory
+    photo_files = attachments_of(by_name["test_only_requested_metadata_stored[photo]"], results)
+    jpegs = [a for a in photo_files if a["type"] == "image/jpeg"]
+    assert len(jpegs) == 4 and all(a["name"].startswith("stored file ") for a in jpegs)
+    assert (results / jpegs[0]["source"]).read_bytes()[:3] == b"\xff\xd8\xff"
+    assert sum(a["name"].endswith(" inventory") for a in photo_files) == 4
     # the plugin's summary agrees with Allure: failed is a FAIL, broken is BROKEN
     summary = read_json(failing_run / "summary.json")
     outcome = {t.split("::")[-1]: rec["outcome"] for t, rec in summary["tests"].items()}

@@ -37,7 +37,7 @@ def test_hello_clock_and_state(sim: Callable[..., Sim]) -> None:
     dev, _, host = sim()
     hello = host.ok("hello")
     assert hello == {
-        "protocol": "1.0",
+        "protocol": "1.1",
         "vendor": "Simulated Optics",
         "model": "SimGlass-1",
         "firmware": "1.4.2-sim",
@@ -75,7 +75,7 @@ def test_malformed_lines_and_requests(sim: Callable[..., Sim]) -> None:
     host.drain(0.1)
     assert not [m for m in host.messages if "id" in m]
     host.next_id = 100
-    assert host.ok("hello")["protocol"] == "1.0"  # the device still listens
+    assert host.ok("hello")["protocol"] == "1.1"  # the device still listens
     for args, cmd in [
         ({}, "consent.grant"),
         ({"scope": "photo"}, "consent.grant"),
@@ -228,7 +228,7 @@ def test_photo_events_artifact_and_led(sim: Callable[..., Sim]) -> None:
         "fields": ["faces"],
         "bytes": info["bytes"],
     }
-    assert info["bytes"] > 1_000_000
+    assert info["bytes"] > 1000  # a real (small) JPEG
 
 
 def test_video_and_audio_frames_and_led_tail(sim: Callable[..., Sim]) -> None:

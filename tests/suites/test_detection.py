@@ -20,10 +20,21 @@ AWKWARD = sorted(n for n, f in FAULTS.items() if f.kind == "awkward")
 pytestmark = pytest.mark.slow
 
 
+def selected(request, test: str, param: str) -> set[str]:
+    """The parameters of `test` this session runs (`-k exif_gps` runs that fault's bench only)."""
+    return {
+        item.callspec.params[param]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == test and hasattr(item, "callspec")
+    }
+
+
 @pytest.fixture(scope="module")
-def fault_runs(tmp_path_factory):
+def fault_runs(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("faults")
-    return run_many(base, {name: [name] for name in NONCONFORMING}, parallel=4, suites=ALL_SUITES)
+    names = selected(request, "test_fault_fails_its_clauses_and_only_related_ones", "fault")
+    jobs = {name: [name] for name in NONCONFORMING if name in names}
+    return run_many(base, jobs, parallel=4, suites=ALL_SUITES)
 
 
 # Spec-lawyer devices: everything the protocol leaves open, varied by seed. The clean
@@ -33,15 +44,16 @@ GOOD = [*AWKWARD, "clean-1", "clean-2", *(f"lawyer-{s}" for s in LAWYER_SEEDS)]
 
 
 @pytest.fixture(scope="module")
-def good_runs(tmp_path_factory):
+def good_runs(tmp_path_factory, request):
     base = tmp_path_factory.mktemp("good")
-    jobs = {name: [name] for name in AWKWARD}
+    names = selected(request, "test_conforming_devices_pass_every_clause", "name")
+    jobs = {name: [name] for name in AWKWARD if name in names}
     lawyers = {name: 100 + i for i, name in enumerate(AWKWARD)}
-    for name in ("clean-1", "clean-2"):
-        jobs[name] = []
+    jobs |= {name: [] for name in ("clean-1", "clean-2") if name in names}
     for seed in LAWYER_SEEDS:
-        jobs[f"lawyer-{seed}"] = []
-        lawyers[f"lawyer-{seed}"] = seed
+        if f"lawyer-{seed}" in names:
+            jobs[f"lawyer-{seed}"] = []
+            lawyers[f"lawyer-{seed}"] = seed
     return run_many(base, jobs, parallel=4, suites=ALL_SUITES, lawyers=lawyers)
 
 

@@ -18,7 +18,7 @@ def error_code(fn, *args, **kw) -> str:
 def test_hello_clock_state(sim_device):
     _dev, c = sim_device()
     h = c.hello()
-    assert h.protocol == "1.0" and h.vendor and h.model and h.firmware and h.serial_number
+    assert h.protocol == "1.1" and h.vendor and h.model and h.firmware and h.serial_number
     assert set(h.capture) == {"photo", "video", "audio"} and h.indicator_selftest
     t1 = c.clock().result["t_us"]
     t2 = c.clock().result["t_us"]
@@ -127,7 +127,7 @@ def test_duplicate_and_unknown_response_ids_are_anomalies(sim_device):
 def test_awkward_but_good_links_still_work(sim_device):
     for fault in ("crlf", "chatter", "bad_utf8", "slow_replies"):
         _, c = sim_device(fault)
-        assert c.hello().protocol == "1.0"
+        assert c.hello().protocol == "1.1"
         c.consent_grant("photo")
         c.capture_photo("user")
         assert not c.anomalies, (fault, c.anomalies)
