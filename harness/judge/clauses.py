@@ -43,6 +43,16 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("IND-6", "indicator", "The device's own account of its indicator is true.",
            "indicator events and state vs photodiode",
            "never claims on while unlit for more than self_report_ms"),
+    Clause("IND-7", "indicator", "No camera or microphone is powered while the indicator is dark.",
+           "supply current vs photodiode, over the whole run (every test, idle stretches "
+           "included)",
+           "no stretch longer than covert_ms with the current above idle + half the smallest "
+           "sensor current, while unlit"),
+    Clause("IND-8", "indicator",
+           "A covered indicator stops capture (devices declaring tamper_detect).",
+           "bench shutter: captures asked while covered; covering during a recording",
+           "every capture refused with INDICATOR_FAULT, nothing stored; a running capture's "
+           "last frame <= tamper_ms after covering"),
     Clause("CON-1", "consent",
            "Without consent for its scope, a capture is refused with CONSENT_REQUIRED, "
            "starts no capture and stores nothing.",
@@ -76,6 +86,17 @@ DEFAULT_LIMITS: MappingProxyType[str, float] = MappingProxyType(
         "photo_notice_ms": 500.0,
         "self_report_ms": 50.0,
         "revoke_ms": 1000.0,
+        "covert_ms": 100.0,
+        "tamper_ms": 1000.0,
+    }
+)
+
+# The profile's yes/no departures a lab may choose (clauses.md): each defaults to the
+# strict reading, and a run that sets one names it as a deviation in its report.
+DEFAULT_ALLOWANCES: MappingProxyType[str, bool] = MappingProxyType(
+    {
+        # wake-word listening: IND-7 then judges the camera alone
+        "mic_listening_allowed": False,
     }
 )
 
@@ -87,17 +108,42 @@ class Limits:
     name: str = PROFILE
     values: MappingProxyType[str, float] = field(default_factory=lambda: DEFAULT_LIMITS)
     overridden: tuple[str, ...] = field(default=())
+    allowances: MappingProxyType[str, bool] = field(default_factory=lambda: DEFAULT_ALLOWANCES)
 
     @classmethod
-    def with_overrides(cls, overrides: dict[str, Any]) -> Limits:
+    def with_overrides(
+        cls, overrides: dict[str, Any], allowances: dict[str, Any] | None = None
+    ) -> Limits:
         given = {k: float(v) for k, v in overrides.items() if v is not None}
         unknown = set(given) - set(DEFAULT_LIMITS)
         if unknown:
             raise KeyError(f"unknown limit(s): {sorted(unknown)}")
-        return cls(PROFILE, MappingProxyType({**DEFAULT_LIMITS, **given}), tuple(sorted(given)))
+        allowed = {k: bool(v) for k, v in (allowances or {}).items() if v is not None}
+        unknown = set(allowed) - set(DEFAULT_ALLOWANCES)
+        if unknown:
+            raise KeyError(f"unknown profile allowance(s): {sorted(unknown)}")
+        return cls(
+            PROFILE,
+            MappingProxyType({**DEFAULT_LIMITS, **given}),
+            tuple(sorted(given)),
+            MappingProxyType({**DEFAULT_ALLOWANCES, **allowed}),
+        )
 
     def __getitem__(self, key: str) -> float:
         return self.values[key]
 
+    def allows(self, key: str) -> bool:
+        return self.allowances[key]
+
+    def deviations(self) -> list[str]:
+        """The allowances set away from the profile's default, as the report names them."""
+        return [k for k, v in self.allowances.items() if v != DEFAULT_ALLOWANCES[k]]
+
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "limits": dict(self.values), "overridden": list(self.overridden)}
+        return {
+            "name": self.name,
+            "limits": dict(self.values),
+            "overridden": list(self.overridden),
+            "allowances": dict(self.allowances),
+            "deviations": self.deviations(),
+        }
