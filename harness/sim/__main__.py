@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--visible-v", type=float, default=0.5)
     serve.add_argument("--sample-interval-s", type=float, default=0.0002)
     serve.add_argument("--no-power", action="store_true", help="no bench supply")
+    serve.add_argument("--no-shutter", action="store_true", help="no indicator shutter")
     sub.add_parser("faults", help="list the fault catalogue")
     return p
 
@@ -66,7 +67,7 @@ def _serve(args: argparse.Namespace) -> int:
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    with SimStation(config, faults, power=not args.no_power) as bench:
+    with SimStation(config, faults, power=not args.no_power, shutter=not args.no_shutter) as bench:
         path = bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
         try:
             print(path.read_text(encoding="utf-8"), flush=True)

@@ -42,7 +42,7 @@ class CaptureCommands:
             if self.has("refused_keeps_artifact"):
                 self.storage.add(self._snapshot(self.storage.new_id(), kind, source, fields, t))
             raise Refusal("CONSENT_REQUIRED", f"{kind} consent not granted")
-        if self.config.tamper_detect and self.indicator_covered:
+        if self.config.tamper_detect and self.indicator_covered and not self.has("tamper_ignored"):
             raise Refusal("INDICATOR_FAULT", "indicator covered")
         if not self.storage.has_room(PHOTO_BYTES[1] + 4096):
             raise Refusal("INTERNAL", "storage full")

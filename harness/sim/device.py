@@ -55,7 +55,16 @@ from harness.sim.capture import CaptureCommands
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, VENDOR, Power, Recording, Reply
-from harness.sim.faults import REVOKE_SLOW_S, SILENT_AFTER, VANISH_AFTER, check_faults, fault_knobs
+from harness.sim.draw import Draw
+from harness.sim.faults import (
+    COVERT_EVERY_S,
+    COVERT_S,
+    REVOKE_SLOW_S,
+    SILENT_AFTER,
+    VANISH_AFTER,
+    check_faults,
+    fault_knobs,
+)
 from harness.sim.led import Led
 from harness.sim.led_driver import Demand, LedDriver
 from harness.sim.lifecycle import Lifecycle
@@ -106,6 +115,9 @@ class SimDevice(CaptureCommands, Lifecycle):
         self.port = PtyPort(link_path)
         self.reactor = Reactor(self.port, self._on_data, name="sim-device")
         self.driver = LedDriver(led)
+        self.draw = Draw(led, cfg.led_a)  # what the supply sees the device draw
+        self._sensors = {"camera": False, "mic": False, "covert": False}
+        self._power_state = Power.OFF
         self._keep_led_since = keep_led_since
         self.serial_number = cfg.serial_number or f"SG1-{self._rng.randrange(16**8):08X}"
         self.clock = DeviceClock(time.monotonic(), 0, cfg.drift_ppm)
@@ -113,15 +125,12 @@ class SimDevice(CaptureCommands, Lifecycle):
         self.booted = threading.Event()
         self.indicator_covered = cfg.indicator_covered
         self.storage = Storage(cfg.storage_bytes)
-        self._power = Power.OFF
         self._gen = 0  # power session; timers of an older one are void
         self._lines = LineSplitter()
         self._offered = frozenset({"indicator.selftest"} if cfg.indicator_selftest else ())
         self._consent = dict.fromkeys(spec.SCOPES, False)
         self._recording: Recording | None = None
         self._photo_busy = False
-        self._camera = False
-        self._mic = False
         self._belief = False
         self._belief_timers: list[Timer] = []
         self._requests_this_boot = 0
@@ -189,12 +198,74 @@ class SimDevice(CaptureCommands, Lifecycle):
         self.reactor.post(lambda: self._set_covered(covered))
 
     def current_a(self) -> float:
-        """Supply current now: idle draw, plus camera and microphone while powered."""
+        """Supply current now (the LED's apart): idle draw, plus camera and microphone
+        while powered."""
         if self._power is Power.OFF:
             return 0.0
         cfg = self.config
-        camera = self._camera or (self.has("preroll") and self._power is Power.UP)
-        return cfg.idle_a + cfg.camera_a * camera + cfg.mic_a * self._mic
+        up = self._power is Power.UP
+        camera = self._camera or self._covert or (self.has("preroll") and up)
+        mic = self._mic or (self.has("mic_wake_word") and up)
+        return cfg.idle_a + cfg.camera_a * camera + cfg.mic_a * mic
+
+    def draw_a(self, times: Any) -> Any:
+        """The instantaneous draw at host times (a numpy array), the LED's included."""
+        return self.draw.amps(times)
+
+    # What the device powers: every change is noted on the draw timeline when it happens.
+
+    def _powering(self, name: str, on: bool) -> None:
+        if self._sensors[name] != on:
+            self._sensors[name] = on
+            self.draw.set(time.monotonic(), self.current_a())
+
+    @property
+    def _camera(self) -> bool:
+        return self._sensors["camera"]
+
+    @_camera.setter
+    def _camera(self, on: bool) -> None:
+        self._powering("camera", on)
+
+    @property
+    def _mic(self) -> bool:
+        return self._sensors["mic"]
+
+    @_mic.setter
+    def _mic(self, on: bool) -> None:
+        self._powering("mic", on)
+
+    @property
+    def _covert(self) -> bool:
+        return self._sensors["covert"]
+
+    @_covert.setter
+    def _covert(self, on: bool) -> None:
+        self._powering("covert", on)
+
+    @property
+    def _power(self) -> Power:
+        return self._power_state
+
+    @_power.setter
+    def _power(self, state: Power) -> None:
+        self._power_state = state
+        self.draw.set(time.monotonic(), self.current_a())
+
+    def _covert_burst(self) -> None:
+        """`covert_burst`: the camera powered in the dark, with no event and no light."""
+        now = time.monotonic()
+        self._covert = True
+
+        def off() -> None:
+            self._covert = False
+
+        self._at(now + COVERT_S, off)
+        self._at(now + COVERT_EVERY_S, self._covert_burst)
+
+    def cover_at(self, covered: bool, t: float) -> None:
+        """The bench's shutter reaches (or leaves) the LED at host time `t` (any thread)."""
+        self.reactor.post(lambda: self.reactor.call_at(t, lambda: self._set_covered(covered)))
 
     def to_device_us(self, host_t: float) -> int:
         """Truth for tests: the device clock (this boot) at host monotonic time `host_t`."""

@@ -36,6 +36,8 @@ REVOKE_SLOW_S = 2.5
 PREROLL_S = 1.5
 VANISH_AFTER, VANISH_FOR_S = 5, 1.5
 SILENT_AFTER = 5
+COVERT_EVERY_S, COVERT_S = 3.0, 0.5
+TAMPER_SLOW_S = 2.5
 
 FaultKind = Literal["nonconforming", "awkward", "transport"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("nonconforming", "awkward", "transport")
@@ -83,8 +85,9 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "80 ms after the first frame was exposed (the indicator event is honest).",
         "nonconforming",
         ("IND-1", "IND-2"),
-        # The first 80 ms of the capture are a dark stretch inside it: a gap too.
-        incidental=("IND-3",),
+        # The first 80 ms of the capture are a dark stretch inside it: a gap too; and the
+        # camera runs ~140 ms from the request with the indicator dark.
+        incidental=("IND-3", "IND-7"),
     ),
     Fault(
         "led_dropout",
@@ -92,6 +95,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "and reports it (indicator off/on events), while the camera keeps capturing.",
         "nonconforming",
         ("IND-1", "IND-3"),
+        incidental=("IND-7",),  # 150 ms of a powered camera with the indicator dark
     ),
     Fault(
         "led_flicker",
@@ -106,6 +110,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "bright); the firmware reports 'on' throughout.",
         "nonconforming",
         (*_IND_ALL, "IND-6"),
+        incidental=("IND-7",),  # too dim to count as lit: the sensors run in the dark
     ),
     Fault(
         "agent_dark",
@@ -113,12 +118,52 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "firmware honestly reports the indicator as off.",
         "nonconforming",
         _IND_ALL,
+        incidental=("IND-7",),  # the assistant's camera and microphone run in the dark
     ),
     Fault(
         "photo_blink",
         "The photo LED goes off 100 ms after the exposure instead of staying lit.",
         "nonconforming",
         ("IND-5",),
+    ),
+    Fault(
+        "covert_burst",
+        "A background 'scene understanding' job powers the camera for 0.5 s every 3 s with "
+        "the indicator dark: no event, no artifact, no light; only the supply current shows it.",
+        "nonconforming",
+        ("IND-7",),
+    ),
+    Fault(
+        "mic_wake_word",
+        "The microphone stays powered for wake-word listening whenever the device is up, "
+        "indicator dark (a station stating the microphone's current sees it; a profile with "
+        "mic_listening_allowed accepts it).",
+        "nonconforming",
+        ("IND-7",),
+    ),
+    Fault(
+        "tamper_ignored",
+        "Declares tamper_detect but never reads the sensor: covered, it still captures and "
+        "a covered recording goes on.",
+        "nonconforming",
+        ("IND-8",),
+        knobs={"tamper_detect": True},
+    ),
+    Fault(
+        "tamper_slow",
+        "Covering the indicator ends a running recording only 2.5 s later (a slow debounce); "
+        "covered captures are refused at once.",
+        "nonconforming",
+        ("IND-8",),
+        knobs={"tamper_detect": True},
+    ),
+    Fault(
+        "tamper_start_only",
+        "The tamper sensor is read only when a capture starts: covered captures are refused, "
+        "but covering a running recording does not end it.",
+        "nonconforming",
+        ("IND-8",),
+        knobs={"tamper_detect": True},
     ),
     Fault(
         "lying_report",
@@ -206,7 +251,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "before the request (events report the live stream as usual).",
         "nonconforming",
         ("MIN-3",),
-        incidental=("IND-1", "IND-2"),
+        # The ring buffer keeps the camera powered whenever the device is up: in the dark.
+        incidental=("IND-1", "IND-2", "IND-7"),
     ),
     Fault(
         "undeleted",

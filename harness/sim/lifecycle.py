@@ -13,7 +13,7 @@ from harness import spec
 from harness.sim import console
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import FIRMWARE, MODEL, TICK_S, Power, Reply
-from harness.sim.faults import VANISH_FOR_S
+from harness.sim.faults import COVERT_EVERY_S, TAMPER_SLOW_S, VANISH_FOR_S
 
 NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
 FLOOD_CHUNK = 16 * 1024
@@ -50,6 +50,7 @@ class Lifecycle:
         """What a reboot, factory reset or power loss forgets (faults decide what survives)."""
         self._lines.clear()
         self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
+        self._covert = False
         keeps = {
             "reboot": "consent_persists",
             "factory_reset": "reset_keeps_consent",
@@ -81,6 +82,8 @@ class Lifecycle:
             self._chatter()
         if self.has("bad_utf8"):
             self._noise()
+        if self.has("covert_burst"):
+            self._at(now + COVERT_EVERY_S, self._covert_burst)
         self.booted.set()
 
     def _power_off(self) -> None:
@@ -104,8 +107,17 @@ class Lifecycle:
     def _set_covered(self, covered: bool) -> None:
         self.indicator_covered = covered
         rec = self._recording
-        if covered and self.config.tamper_detect and rec is not None and not rec.stopping:
-            self._stop(rec, "indicator_fault", time.monotonic())
+        if not (covered and self.config.tamper_detect and rec is not None and not rec.stopping):
+            return
+        if self.has("tamper_ignored") or self.has("tamper_start_only"):
+            return  # the sensor is not looked at while a capture runs
+        now = time.monotonic()
+        if self.has("tamper_slow"):
+            if rec.stop_timer is None:
+                when = now + TAMPER_SLOW_S
+                rec.stop_timer = self._at(when, lambda: self._stop(rec, "indicator_fault", when))
+            return
+        self._stop(rec, "indicator_fault", now)
 
     def _vanish(self) -> None:
         """`vanish`: the port disappears, and a new one appears behind the same path later."""
