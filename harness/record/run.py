@@ -19,8 +19,10 @@ from harness.bench.simproc import SimProcess
 from harness.bench.station import Station
 from harness.errors import BenchFault, TallyError, TransportError
 from harness.judge.clauses import Limits
+from harness.judge.current import unresolved_measurement
 from harness.judge.indicator import LevelNoise
 from harness.record.allure_files import write_categories, write_environment
+from harness.record.covert import CovertWatch
 from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir
 from harness.wire.seriallog import SerialLog
@@ -36,13 +38,16 @@ class TallyRun:
     def __init__(self, station: Station, report_dir: Path, extra_faults: list[str]) -> None:
         self.template = station
         self.extra_faults = extra_faults
-        self.limits = Limits.with_overrides(station.limits.model_dump())
+        self.limits = Limits.with_overrides(
+            station.limits.model_dump(), station.profile.model_dump()
+        )
         self.rundir = RunDir(report_dir)
         self.ledger = Ledger(self.rundir, station=station.name, limits=self.limits)
         self.log = SerialLog()
         self.sim: SimProcess | None = None
         self.station: Station | None = None
         self.bench: Bench | None = None
+        self.covert: CovertWatch | None = None  # IND-7 over the whole run (with a supply)
         self._bench_error: TallyError | None = None
         self._open_attempts = 0
         self.ledger.meta.update(
@@ -51,6 +56,8 @@ class TallyRun:
             versions=versions(),
             harness={"version": __version__, "git_commit": git_commit()},
             command=sys.argv[:],
+            profile_allowances=dict(self.limits.allowances),
+            profile_deviations=self.limits.deviations(),
         )
 
     def live_station(self) -> Station:
@@ -61,8 +68,9 @@ class TallyRun:
         if st.sim is not None:
             faults = list(dict.fromkeys([*st.sim.faults, *self.extra_faults]))
             self.sim = SimProcess(
-                faults, st.sim.knobs, st.sim.seed, self.rundir.path("sim.log"), st.power is not None
-            )
+                faults, st.sim.knobs, st.sim.seed, self.rundir.path("sim.log"),
+                power=st.power is not None, shutter=st.shutter is not None,
+            )  # fmt: skip
             self.sim.start()
             st = self.sim.station(st)
             self.ledger.meta["sim"] = {"faults": faults, "knobs": st.sim.knobs if st.sim else {}}
@@ -94,8 +102,11 @@ class TallyRun:
             }
             if bench.power is not None:
                 self.ledger.meta["power_supply"] = {"idn": bench.power.idn}
+            if bench.shutter is not None:
+                self.ledger.meta["shutter"] = {"idn": bench.shutter.idn}
             cal = bench.calibrate()
             self.ledger.meta["calibration"] = cal.as_dict()
+            self._watch_current(bench)
             self.ledger.write_summary(complete=False)
         except TallyError as exc:
             self._bench_error = exc
@@ -112,6 +123,17 @@ class TallyRun:
         self.bench = bench
         return bench
 
+    def _watch_current(self, bench: Bench) -> None:
+        """IND-7's judge, from the signature calibration learned; a signature the supply's
+        noise blurs is INCONCLUSIVE for the run, whichever tests run."""
+        sig = bench.signature
+        if sig is None or self.covert is not None:
+            return
+        self.ledger.meta["current_calibration"] = sig.as_dict()
+        if sig.problems:
+            self.ledger.measurement(unresolved_measurement(sig))
+        self.covert = CovertWatch(bench, self.ledger, self.limits)
+
     @property
     def noise(self) -> LevelNoise:
         cal = self.bench.calibration if self.bench else None
@@ -119,7 +141,13 @@ class TallyRun:
         return LevelNoise(cal.dark_std_v if cal else 0.0, p.reading_u_v)
 
     def finish(self, *, complete: bool, alluredir: Path | None = None) -> dict[str, Any]:
-        """Leave the device safe, stop the simulator, and seal the evidence."""
+        """Judge the run's tail (IND-7), leave the device safe, stop the simulator, and
+        seal the evidence."""
+        if self.covert is not None:
+            try:
+                self.covert.finish()
+            except TallyError as exc:
+                self.ledger.meta["ind7_tail_error"] = str(exc)
         if self.bench is not None:
             self.bench.leave_safe()
             self.bench.close()
