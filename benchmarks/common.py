@@ -23,7 +23,13 @@ from harness.instruments.supply import PowerSupply
 from harness.wire.client import DeviceClient
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_SUITES = ("suites/test_indicator.py", "suites/test_consent.py", "suites/test_minimum.py")
+EXAMPLE_SUITES = (
+    "suites/test_indicator.py",
+    "suites/test_consent.py",
+    "suites/test_minimum.py",
+    "suites/test_covert.py",
+    "suites/test_tamper.py",
+)
 ALL_SUITES = ("suites",)
 
 
