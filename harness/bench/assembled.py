@@ -91,6 +91,13 @@ class Bench:
         try:
             p = self.station.photodiode
             self.photodiode = Photodiode.open(p.resource, backend=p.backend, timeout_s=p.timeout_s)
+            if self.station.shutter is not None:
+                sh = self.station.shutter
+                self.shutter = Shutter.open(
+                    sh.resource, sh.channel, settle_s=sh.settle_ms / 1000,
+                    backend=sh.backend, timeout_s=sh.timeout_s,
+                )  # fmt: skip
+                self.shutter.uncover()  # a run starts with the indicator in view
             if self.station.power is not None:
                 pw = self.station.power
                 self.power = PowerSupply.open(
@@ -102,13 +109,6 @@ class Bench:
                     self.client.open()
                     self.power.output(True)
                     self.client.wait_boot(since=mark)
-            if self.station.shutter is not None:
-                sh = self.station.shutter
-                self.shutter = Shutter.open(
-                    sh.resource, sh.channel, settle_s=sh.settle_ms / 1000,
-                    backend=sh.backend, timeout_s=sh.timeout_s,
-                )  # fmt: skip
-                self.shutter.uncover()  # a run starts with the indicator in view
             if not self.client.link.alive:
                 if port_wait_s > 0:
                     self.client.reconnect(timeout_s=port_wait_s)
