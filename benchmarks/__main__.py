@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("link", "light", "suites", "lab")
+SECTIONS = ("link", "light", "suites", "lab", "witness")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,10 +92,13 @@ class SuiteRun:
 
 
 def run_suites(
-    out: Path, faults: Sequence[str] = (), suites: Sequence[str] = EXAMPLE_SUITES
+    out: Path,
+    faults: Sequence[str] = (),
+    suites: Sequence[str] = EXAMPLE_SUITES,
+    station: str = "sim",
 ) -> SuiteRun:
     """The suites against the simulated bench with `faults`, recorded in `out`."""
-    args = [*suites, "--station", "sim", "--report-dir", str(out)]
+    args = [*suites, "--station", station, "--report-dir", str(out)]
     args += [a for fault in faults for a in ("--sim-fault", fault)]
     _, _, seconds = run_pytest(args, timeout_s=900)
     summary, tests = out / "summary.json", out / "tests.jsonl"
