@@ -134,6 +134,16 @@ class TallyRun:
             self.ledger.measurement(unresolved_measurement(sig))
         self.covert = CovertWatch(bench, self.ledger, self.limits)
 
+    def _shutter_at_end(self, bench: Bench) -> None:
+        """Say in the record how the run left the shutter (shutter-scpi.md: open)."""
+        if bench.shutter is None:
+            return
+        try:
+            state = "covered" if bench.shutter.covered() else "open"
+        except TallyError as exc:
+            state = f"unknown: {exc}"
+        self.ledger.meta["shutter_at_end"] = state
+
     @property
     def noise(self) -> LevelNoise:
         cal = self.bench.calibration if self.bench else None
@@ -150,6 +160,7 @@ class TallyRun:
                 self.ledger.meta["ind7_tail_error"] = str(exc)
         if self.bench is not None:
             self.bench.leave_safe()
+            self._shutter_at_end(self.bench)
             self.bench.close()
         if self.sim is not None:
             self.sim.stop()
