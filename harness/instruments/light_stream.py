@@ -66,7 +66,10 @@ class LightStream:
         fmt: DataFormat = "REAL,32",
         byte_order: ByteOrder = "NORM",
         range_v: float = 10.0,
+        window_room_s: float = 0.0,
     ) -> None:
+        """`window_room_s`: a window starts a new chunk first if the current one has less
+        room than this left, so no window of up to that length spans two chunks."""
         if not sample_interval_s > 0 or not chunk_s > 0 or not poll_s > 0:
             raise ValueError("sample_interval_s, chunk_s and poll_s must be > 0")
         self._pd = photodiode
@@ -76,6 +79,7 @@ class LightStream:
         self._fmt: DataFormat = fmt
         self._order: ByteOrder = byte_order
         self._range_v = range_v
+        self.window_room_s = min(window_room_s, chunk_s / 2)
         self._count = 1
         self._io = threading.RLock()  # one instrument conversation at a time (pull, roll)
         self._lock = threading.Lock()  # the chunks, for readers
@@ -95,6 +99,7 @@ class LightStream:
             self._interval, count, fmt=self._fmt, byte_order=self._order, range_v=self._range_v
         )
         self._count = count
+        self.window_room_s = min(self.window_room_s, count * self._interval / 2)
         with self._io:
             self._arm()
         self._thread = threading.Thread(target=self._run, name="light-stream", daemon=True)
@@ -272,6 +277,8 @@ class LightWindow:
 
     def __enter__(self) -> LightWindow:
         self._stream.check()
+        if self._stream.window_room_s > 0:
+            self._stream.roll(self._stream.window_room_s)
         self.start = time.monotonic()
         return self
 

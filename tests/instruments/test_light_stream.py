@@ -63,6 +63,19 @@ def test_chunks_roll_over_between_tests_with_a_small_gap(photodiode):
         stream.stop()
 
 
+def test_a_window_short_of_room_starts_a_new_chunk_first(photodiode):
+    _, pd = photodiode()
+    stream = LightStream(pd, 1e-4, chunk_s=1.0, poll_s=0.02, window_room_s=0.4).start()
+    try:
+        time.sleep(0.7)  # 0.3 s of room left
+        with stream.window() as win:
+            time.sleep(0.5)  # would have crossed the chunk's end
+        assert stream.rolls == 1 and not win.complete
+        assert len(win.trace(VISIBLE_V)) == pytest.approx(0.5 / 1e-4, rel=0.1)
+    finally:
+        stream.stop()
+
+
 def test_a_failing_instrument_is_raised_from_the_window(photodiode):
     inst, pd = photodiode(timeout_s=0.3)
     stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02).start()
