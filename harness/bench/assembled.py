@@ -129,7 +129,6 @@ class Bench:
         self.stream = LightStream(
             self.photodiode, p.sample_interval_s, chunk_s=max(CHUNK_S, 2 * p.max_capture_s),
             fmt=p.data_format, byte_order=p.byte_order, range_v=p.range_v,
-            window_room_s=p.max_capture_s,
         ).start()  # fmt: skip
         if self.power is not None and self.station.power is not None:
             self.current = CurrentMonitor(self.power, self.station.power.poll_s).start()

@@ -10,7 +10,12 @@ finds the chunk short of room, or when it fills). The gap between two chunks (th
 re-arm's round trip, a few ms) is light not seen, and `seen` says so.
 
 Tests and calibration take `window`s: views on the stream with the `LightMonitor`
-interface, so the instrument is configured once per run, not once per test.
+interface, so the instrument is configured once per run, not once per test. Each window
+starts a new chunk: a reading's time counts from its chunk's trigger at the instrument's
+own sample rate, and a DMM's timebase drifts against the host clock by some ppm, which
+over a ten-minute chunk would be milliseconds; from a trigger taken as the window opens
+it stays what a per-test acquisition had. Chunks already judged are released
+(`release_before`), so memory follows what is still to be looked at.
 """
 
 from __future__ import annotations
@@ -66,10 +71,10 @@ class LightStream:
         fmt: DataFormat = "REAL,32",
         byte_order: ByteOrder = "NORM",
         range_v: float = 10.0,
-        window_room_s: float = 0.0,
+        fresh_windows: bool = True,
     ) -> None:
-        """`window_room_s`: a window starts a new chunk first if the current one has less
-        room than this left, so no window of up to that length spans two chunks."""
+        """`fresh_windows`: every window starts a new chunk, so its readings count from a
+        trigger taken as it opens (see the module's doc)."""
         if not sample_interval_s > 0 or not chunk_s > 0 or not poll_s > 0:
             raise ValueError("sample_interval_s, chunk_s and poll_s must be > 0")
         self._pd = photodiode
@@ -79,7 +84,7 @@ class LightStream:
         self._fmt: DataFormat = fmt
         self._order: ByteOrder = byte_order
         self._range_v = range_v
-        self.window_room_s = min(window_room_s, chunk_s / 2)
+        self.fresh_windows = fresh_windows
         self._count = 1
         self._io = threading.RLock()  # one instrument conversation at a time (pull, roll)
         self._lock = threading.Lock()  # the chunks, for readers
@@ -87,6 +92,7 @@ class LightStream:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._keep_since: float | None = None
         self.rolls = 0
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -99,7 +105,6 @@ class LightStream:
             self._interval, count, fmt=self._fmt, byte_order=self._order, range_v=self._range_v
         )
         self._count = count
-        self.window_room_s = min(self.window_room_s, count * self._interval / 2)
         with self._io:
             self._arm()
         self._thread = threading.Thread(target=self._run, name="light-stream", daemon=True)
@@ -174,10 +179,14 @@ class LightStream:
                 return
 
     def _arm(self) -> None:
-        """End the current chunk (abort, drain) and start the next one."""
-        if self._chunks and not self._chunks[-1].full:
-            self._pd.abort()
-            self._drain()
+        """End the current chunk (abort, drain, keep only its readings) and start the next."""
+        if self._chunks:
+            old = self._chunks[-1]
+            if not old.full:
+                self._pd.abort()
+                self._drain()
+            with self._lock:
+                old.buf = old.buf[: old.n].copy()  # frees the room it did not use
         dtype = np.float32 if self._fmt == "REAL,32" else np.float64
         buf = np.empty(self._count, dtype)  # pages are touched only as readings arrive
         trigger = self._pd.arm()
@@ -185,7 +194,22 @@ class LightStream:
             if self._chunks:
                 self.rolls += 1
             self._chunks.append(_Chunk(trigger, self._interval, buf))
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget chunks nobody needs: those ended before `release_before`'s time, or
+        without one, all but the last few."""
+        if self._keep_since is None:
             del self._chunks[:-KEEP_CHUNKS]
+            return
+        keep = [c for c in self._chunks[:-1] if c.span()[1] >= self._keep_since]
+        self._chunks[:] = [*keep, self._chunks[-1]]
+
+    def release_before(self, t: float) -> None:
+        """Light before host time `t` is no longer needed (it has been judged)."""
+        with self._lock:
+            self._keep_since = t
+            self._prune()
 
     def pull(self) -> None:
         """Fetch what the instrument holds now (readings up to this instant)."""
@@ -197,14 +221,14 @@ class LightStream:
             self._fail(e)
             raise
 
-    def roll(self, min_left_s: float) -> bool:
-        """Start a new chunk if the current one has less than `min_left_s` of room (call it
-        between tests, where a chunk boundary falls inside no window)."""
+    def roll(self, min_left_s: float | None = None) -> bool:
+        """Start a new chunk: always, or if the current one has less than `min_left_s` of
+        room left (between tests, where a chunk boundary falls inside no window)."""
         self.check()
         with self._io:
             chunk = self._chunks[-1]
             left = chunk.time(len(chunk.buf)) - time.monotonic()
-            if left >= min_left_s:
+            if min_left_s is not None and left >= min_left_s:
                 return False
             try:
                 self._pull()
@@ -277,8 +301,8 @@ class LightWindow:
 
     def __enter__(self) -> LightWindow:
         self._stream.check()
-        if self._stream.window_room_s > 0:
-            self._stream.roll(self._stream.window_room_s)
+        if self._stream.fresh_windows:
+            self._stream.roll()
         self.start = time.monotonic()
         return self
 

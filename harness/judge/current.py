@@ -292,6 +292,17 @@ def merge_spans(spans: Sequence[Span]) -> list[Span]:
     return out
 
 
+def bridge_spans(spans: Sequence[Span], gap_s: float) -> list[Span]:
+    """Spans joined across gaps of at most `gap_s` (a re-armed acquisition's few ms)."""
+    out: list[Span] = []
+    for a, b in merge_spans(spans):
+        if out and a - out[-1][1] <= gap_s:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
 def subtract_spans(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
     """`spans` with `holes` cut out."""
     out: list[Span] = []

@@ -22,7 +22,9 @@ from harness.bench.assembled import Bench
 from harness.judge.clauses import Limits
 from harness.judge.current import (
     CurrentTrace,
+    Span,
     Stretch,
+    bridge_spans,
     dark_powered_stretches,
     longest_measurement,
     span_seconds,
@@ -41,6 +43,7 @@ MAX_PLOTS_PER_TEST = 3
 MAX_PLOTS = 40
 PLOT_MARGIN_S = 1.0
 LIGHT_MARGIN_S = 0.05  # light before a judgement's start, so its lit edges are whole
+CHUNK_GAP_S = 0.05  # a gap between two light chunks up to this long is bridged (re-arming)
 
 
 @dataclass
@@ -154,9 +157,11 @@ class CovertWatch:
         if b <= a:
             return Judged(a, a)
         cur = cur.slice(a, b)
-        seen = subtract_spans(bench.stream.seen(a, b), bench.covered_spans())
+        seen = subtract_spans(
+            bridge_spans(bench.stream.seen(a, b), CHUNK_GAP_S), bench.covered_spans()
+        )
         traces = bench.stream.traces(a - LIGHT_MARGIN_S, b, bench.visible_v)
-        lit = [(iv.start, iv.end) for tr in traces for iv in tr.lit_intervals(self._window_s)]
+        lit = lit_spans(traces, self._window_s)
         stretches = dark_powered_stretches(
             cur, sig.threshold_a, lit, seen, averaging_s=self._averaging_s,
             light_u_s=max((tr.edge_u_s for tr in traces), default=0.0),
@@ -170,6 +175,7 @@ class CovertWatch:
                 cur = cur.slice(a, b)
                 seen = [(x, min(y, b)) for x, y in seen if x < b]
         self.judged_until = b
+        bench.stream.release_before(b - PLOT_MARGIN_S - LIGHT_MARGIN_S)
         seen_s = span_seconds(seen, a, b)
         self.span_s += b - a
         self.seen_s += seen_s
@@ -294,3 +300,20 @@ class CovertWatch:
 
     def _meta(self) -> None:
         self.ledger.meta["ind7_watch"] = self.summary()
+
+
+def lit_spans(traces: Sequence[LightTrace], window_s: float) -> list[Span]:
+    """The lit intervals of consecutive chunks; one lit at a chunk's end and the next lit
+    at its start are one interval across the re-arm's gap (a few ms with no readings)."""
+    out: list[tuple[float, float, bool]] = []  # start, end, open at the chunk's end
+    for tr in traces:
+        for i, iv in enumerate(tr.lit_intervals(window_s)):
+            bridged = (
+                i == 0 and iv.open_start and out and out[-1][2]
+                and iv.start - out[-1][1] <= CHUNK_GAP_S
+            )  # fmt: skip
+            if bridged:
+                out[-1] = (out[-1][0], iv.end, iv.open_end)
+            else:
+                out.append((iv.start, iv.end, iv.open_end))
+    return [(a, b) for a, b, _ in out]

@@ -16,7 +16,7 @@ VISIBLE_V = 0.5
 
 def test_a_window_sees_a_known_step_within_its_uncertainty(photodiode, led: Led):
     _, pd = photodiode()
-    stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02).start()
+    stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02, fresh_windows=False).start()
     try:
         time.sleep(0.1)
         with stream.window() as win:
@@ -43,7 +43,7 @@ def test_a_window_sees_a_known_step_within_its_uncertainty(photodiode, led: Led)
 
 def test_chunks_roll_over_between_tests_with_a_small_gap(photodiode):
     _, pd = photodiode()
-    stream = LightStream(pd, 1e-4, chunk_s=1.0, poll_s=0.02).start()
+    stream = LightStream(pd, 1e-4, chunk_s=1.0, poll_s=0.02, fresh_windows=False).start()
     try:
         began = time.monotonic()
         assert not stream.roll(0.5)  # plenty of room left
@@ -63,22 +63,29 @@ def test_chunks_roll_over_between_tests_with_a_small_gap(photodiode):
         stream.stop()
 
 
-def test_a_window_short_of_room_starts_a_new_chunk_first(photodiode):
+def test_every_window_counts_from_a_trigger_of_its_own(photodiode):
     _, pd = photodiode()
-    stream = LightStream(pd, 1e-4, chunk_s=1.0, poll_s=0.02, window_room_s=0.4).start()
+    stream = LightStream(pd, 1e-4, chunk_s=60, poll_s=0.02).start()
     try:
-        time.sleep(0.7)  # 0.3 s of room left
-        with stream.window() as win:
-            time.sleep(0.5)  # would have crossed the chunk's end
-        assert stream.rolls == 1 and not win.complete
-        assert len(win.trace(VISIBLE_V)) == pytest.approx(0.5 / 1e-4, rel=0.1)
+        time.sleep(0.3)
+        with stream.window() as first:
+            time.sleep(0.1)
+        with stream.window() as second:
+            time.sleep(0.1)
+        assert stream.rolls == 2
+        a, b = first.trace(VISIBLE_V), second.trace(VISIBLE_V)
+        assert first.start <= a.t0 < first.start + 0.01  # the trigger, not 0.3 s before
+        assert second.start <= b.t0 < second.start + 0.01
+        stream.release_before(second.start)
+        assert stream.seen(0, time.monotonic())[0][0] > first.end  # the judged past is gone
+        assert len(a) > 0  # what a window took is its own
     finally:
         stream.stop()
 
 
 def test_a_failing_instrument_is_raised_from_the_window(photodiode):
     inst, pd = photodiode(timeout_s=0.3)
-    stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02).start()
+    stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02, fresh_windows=False).start()
     inst.faults = {"scpi_timeout"}
     with pytest.raises(InstrumentError, match=r"timed out on R\?"), stream.window():
         time.sleep(0.5)

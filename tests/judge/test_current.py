@@ -7,6 +7,7 @@ import pytest
 
 from harness.judge.current import (
     CurrentTrace,
+    bridge_spans,
     dark_powered_stretches,
     derive_signature,
     inside,
@@ -144,3 +145,7 @@ def test_tamper_measurements():
     assert last_frame_after_cover(-20, 30, 1000, "v", "").verdict == Verdict.PASS
     assert end_reason("user", "v").verdict == Verdict.FAIL
     assert end_reason("indicator_fault", "v").verdict == Verdict.PASS
+
+
+def test_bridge_spans_joins_only_short_gaps():
+    assert bridge_spans([(0, 1), (1.004, 2), (2.5, 3)], 0.05) == [(0, 2), (2.5, 3)]

@@ -86,3 +86,18 @@ def test_covert_camera_is_caught_where_it_happened(run) -> None:
     s = watch.summary()
     assert s["flagged_stretches"] == 2 and s["first_fail_s"] is not None
     assert 0.5 < s["coverage"] < 0.95 and s["current_rate_hz"] > 40
+
+
+def test_lit_across_a_rearmed_chunk_is_one_interval() -> None:
+    import numpy as np
+
+    from harness.judge.light import LightTrace
+    from harness.record.covert import lit_spans
+
+    lit = np.r_[np.zeros(500), np.full(500, 3.0)].astype(np.float32)  # dark, then lit to the end
+    first = LightTrace(10.0, 1e-4, lit, 1e-5, 0.5)
+    second = LightTrace(first.t_end + 0.003, 1e-4, np.full(800, 3.0, np.float32), 1e-5, 0.5)
+    later = LightTrace(second.t_end + 0.2, 1e-4, np.full(100, 3.0, np.float32), 1e-5, 0.5)
+    spans = lit_spans([first, second, later], 0.01)
+    assert len(spans) == 2 and spans[0][0] == pytest.approx(10.05, abs=1e-3)
+    assert spans[0][1] == second.t_end and spans[1][0] == later.t0
