@@ -27,7 +27,7 @@ MAX_VOLTS = 60.0
 MAX_AMPS = 20.0
 DEFAULT_VOLTS = 5.0
 DEFAULT_AMPS = 1.0
-AVERAGING_POINTS = 16
+AVERAGING_POINTS = 16  # instants the draw is averaged over, evenly spread over the window
 
 
 class SimPowerSupply(ScpiServer):

@@ -78,15 +78,15 @@ def test_supply_averages_over_its_window_and_adds_its_noise() -> None:
     led = Led()
     draw = Draw(led, LED_A)
     t0 = time.monotonic()
-    draw.set(t0, IDLE)
+    draw.set(t0 - 10, IDLE)  # idle for long before the window
     with SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, noise_a=0.001, seed=3) as s:
         s._switch(True)
         readings = np.array([s._measure_amps() for _ in range(400)])
         assert readings.mean() == pytest.approx(IDLE, abs=0.0003)
         assert readings.std() == pytest.approx(0.001, rel=0.2)
-    quiet = SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, averaging_s=0.01)
+    quiet = SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, averaging_s=1.0)
     quiet._switch(True)
-    draw.set(time.monotonic() - 0.005, IDLE + CAMERA)  # half the window ago
+    draw.set(time.monotonic() - 0.5, IDLE + CAMERA)  # half the window ago
     assert quiet._measure_amps() == pytest.approx(IDLE + CAMERA / 2, abs=0.02)
 
 
