@@ -166,7 +166,8 @@ class Bench:
         return monitor.trace(self.visible_v)
 
     def calibrate(self, dark_s: float = 0.3, selftest_ms: int = 300) -> Calibration:
-        """Dark level with the device idle; lit level from `indicator.selftest` if offered."""
+        """Dark level with the device idle; lit level from `indicator.selftest` if offered;
+        with a supply, the device's current signature (`bench/current_cal.py`)."""
         p = self.station.photodiode
         self.client.ensure_idle()
         time.sleep(0.1)  # let a previous indicator tail die out

@@ -41,7 +41,10 @@ def bench(tally_run: TallyRun) -> Bench:
 
 @pytest.fixture
 def photodiode(bench: Bench) -> Photodiode:
-    """The connected photodiode instrument (pyvisa, `@py` backend unless the station says)."""
+    """The connected photodiode instrument (pyvisa, `@py` backend unless the station says).
+
+    The run's light stream is acquiring on it from the moment the bench opened: record
+    light through `light` (or `bench.monitor()`), never by configuring it here."""
     assert bench.photodiode is not None
     return bench.photodiode
 

@@ -70,7 +70,8 @@ class Evidence:
 
     def mark(self, start: float, end: float, label: str) -> None:
         """Name a stretch of this test (a capture attempt): what the run's light and
-        current show then is named after it (IND-7) and drawn on the test's plot."""
+        current show then is named after it (IND-7) and drawn on the test's plot. A label
+        names no clause id: a failure's text blames the clauses it names."""
         self.marks.append((start, end, label[:120]))
 
     def failures(self) -> list[Measurement]:
