@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness.judge.current import unresolved_measurement
+from harness.judge.signature import unresolved_measurement
 
 IDLE_S = 3.5  # longer than the period of a covert job waking every few seconds
 

@@ -24,8 +24,8 @@ from harness.instruments.light_stream import CHUNK_S, LightStream, LightWindow
 from harness.instruments.photodiode import Photodiode
 from harness.instruments.shutter import Shutter
 from harness.instruments.supply import PowerSupply
-from harness.judge.current import Signature
 from harness.judge.light import LightTrace
+from harness.judge.signature import Signature
 from harness.wire.client import DeviceClient
 from harness.wire.messages import Hello
 from harness.wire.seriallog import SerialLog

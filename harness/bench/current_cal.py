@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.errors import BenchFault, DeviceError, ProtocolError
-from harness.judge.current import Signature, derive_signature
+from harness.judge.signature import Signature, derive_signature
 from harness.spec import KINDS
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from harness.bench.simproc import SimProcess
 from harness.bench.station import Station
 from harness.errors import BenchFault, TallyError, TransportError
 from harness.judge.clauses import Limits
-from harness.judge.current import unresolved_measurement
 from harness.judge.indicator import LevelNoise
+from harness.judge.signature import unresolved_measurement
 from harness.record.allure_files import write_categories, write_environment
 from harness.record.covert import CovertWatch
 from harness.record.ledger import Ledger

@@ -9,15 +9,14 @@ from harness.judge.current import (
     CurrentTrace,
     bridge_spans,
     dark_powered_stretches,
-    derive_signature,
     inside,
     longest_measurement,
     merge_spans,
     span_seconds,
     stretch_measurement,
     subtract_spans,
-    unresolved_measurement,
 )
+from harness.judge.signature import derive_signature, unresolved_measurement
 from harness.judge.tamper import covered_refusal, end_reason, last_frame_after_cover
 from harness.judge.verdict import Verdict
 
