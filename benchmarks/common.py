@@ -23,7 +23,13 @@ from harness.instruments.supply import PowerSupply
 from harness.wire.client import DeviceClient
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_SUITES = ("suites/test_indicator.py", "suites/test_consent.py", "suites/test_minimum.py")
+EXAMPLE_SUITES = (
+    "suites/test_indicator.py",
+    "suites/test_consent.py",
+    "suites/test_minimum.py",
+    "suites/test_covert.py",
+    "suites/test_tamper.py",
+)
 ALL_SUITES = ("suites",)
 
 
@@ -104,10 +110,13 @@ class SuiteRun:
 
 
 def run_suites(
-    out: Path, faults: Sequence[str] = (), suites: Sequence[str] = EXAMPLE_SUITES
+    out: Path,
+    faults: Sequence[str] = (),
+    suites: Sequence[str] = EXAMPLE_SUITES,
+    station: str = "sim",
 ) -> SuiteRun:
     """The suites against the simulated bench with `faults`, recorded in `out`."""
-    args = [*suites, "--station", "sim", "--report-dir", str(out)]
+    args = [*suites, "--station", station, "--report-dir", str(out)]
     args += [a for fault in faults for a in ("--sim-fault", fault)]
     _, _, seconds = run_pytest(args, timeout_s=900)
     summary, tests = out / "summary.json", out / "tests.jsonl"

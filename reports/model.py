@@ -22,6 +22,7 @@ from typing import Any
 from harness.judge.clauses import CLAUSE_BY_ID, CLAUSES, DEFAULT_LIMITS, PRINCIPLES
 from harness.judge.verdict import Verdict
 from reports import tomlw
+from reports.current import profile_model, signature_model, watch_model
 from reports.digest import by_severity, measurement_digest, reason_for, verdict_for, worst
 from reports.plots import Plot
 from reports.rundata import SIGNATURE, RunData
@@ -177,10 +178,13 @@ def station_model(s: Mapping[str, Any]) -> dict[str, Any]:
         "simulated": bool(s.get("sim")),
         "instrument_idn": clip(as_map(s.get("instrument")).get("idn"), 200),
         "power_idn": clip(as_map(s.get("power_supply")).get("idn"), 200),
+        "shutter_idn": clip(as_map(s.get("shutter")).get("idn"), 200),
         "photodiode": {
             k: pd.get(k) for k in ("sample_interval_s", "range_v", "reading_u_v") if k in pd
         },
         "calibration": calibration_rows(cal),
+        "current": signature_model(as_map(s.get("current_calibration"))),
+        "ind7_watch": watch_model(as_map(s.get("ind7_watch"))),
         "bench_error": clip(s.get("bench_error")),
     }
 
@@ -318,6 +322,7 @@ def build_model(
         "item": item_model(s),
         "station": station_model(s),
         "limits": limits_model(s),
+        "profile": profile_model(s),
         "decision_rule": clip(s.get("decision_rule"), 2000),
         "clause_counts": by_severity(Counter(c["verdict"] for c in clauses)),
         "principles": principles_model(clauses),

@@ -19,7 +19,10 @@ def require_kind(dut: DeviceClient, kind: str) -> None:
 
 
 def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
-    """A capture that should have been refused, counted every way it can go wrong."""
+    """A capture that should have been refused, counted every way it can go wrong; the
+    light and current meanwhile are the run's, named after the attempt (IND-7 catches a
+    capture refused on the wire but taken in the dark)."""
+    evidence.mark(a.started, a.ended, f"the attempt {a.kind}/{a.source} {context}")
     evidence.record(
         *consent.refusal(
             clause, f"{a.kind}/{a.source} {context}", accepted=a.accepted, code=a.code,

@@ -404,7 +404,8 @@ class GlassesMachine(RuleBasedStateMachine):
         self.note(*ms)
 
 
-@pytest.mark.clause(*(c.id for c in CLAUSES))
+# Not IND-7 (judged over the whole run, with a supply) nor IND-8 (nothing covers the LED).
+@pytest.mark.clause(*(c.id for c in CLAUSES if c.id not in ("IND-7", "IND-8")))
 def test_random_sequences_keep_every_promise(dut, bench, evidence, limits):
     ctx = Context(dut, bench, evidence, limits)
     machine = type("GlassesMachine", (GlassesMachine,), {"ctx": ctx})

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_SUITES = ("suites/test_indicator.py", "suites/test_consent.py", "suites/test_minimum.py")
+EXAMPLE_SUITES = (
+    "suites/test_indicator.py",
+    "suites/test_consent.py",
+    "suites/test_minimum.py",
+    "suites/test_covert.py",
+    "suites/test_tamper.py",
+)
 ALL_SUITES = ("suites",)
 TIMEOUT_S = 300.0
 

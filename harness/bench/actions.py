@@ -87,6 +87,8 @@ class Attempt:
     error: DeviceError | None
     capture_events: int
     artifacts_added: int
+    started: float = 0.0  # host times around the attempt: what the light and current
+    ended: float = 0.0  # showed meanwhile is named after it (IND-7)
 
     @property
     def code(self) -> str:
@@ -97,6 +99,7 @@ def attempt(dut: DeviceClient, kind: str, source: str = "user", settle_s: float 
     """Try a capture expected to be refused; if the device accepts, end it at once."""
     before = set(dut.artifact_list())
     mark = dut.event_mark
+    started = time.monotonic()
     accepted, error = False, None
     try:
         if kind == "photo":
@@ -112,7 +115,9 @@ def attempt(dut: DeviceClient, kind: str, source: str = "user", settle_s: float 
         time.sleep(0.1)
     events = [e for e in dut.events_since(mark) if e.name in CAPTURE_EVENTS]
     added = set(dut.artifact_list()) - before
-    return Attempt(kind, source, accepted, error, len(events), len(added))
+    return Attempt(
+        kind, source, accepted, error, len(events), len(added), started, time.monotonic()
+    )
 
 
 def state_claim(dut: DeviceClient) -> tuple[Mapped, str]:

@@ -1,7 +1,10 @@
-"""The assembled bench: the DUT's client and clock, the photodiode, the optional supply.
+"""The assembled bench: the DUT's client and clock, the photodiode, the optional supply
+and shutter.
 
 `Station` says what the hardware is; `Bench` holds the drivers that talk to it. Usable
-without pytest (a script or notebook can open a bench and record light).
+without pytest (a script or notebook can open a bench and record light). From the moment
+it opens, the bench watches for the whole run: the light as one `LightStream` (tests
+record through windows on it) and, with a supply, the current as one `CurrentMonitor`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,19 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from harness.bench.clock import ClockSync
+from harness.bench.current_cal import learn_signature
 from harness.bench.media_sandbox import MediaSandbox
 from harness.bench.station import Station
 from harness.bench.stored import StoredFile, read_stored
-from harness.errors import BenchFault, CalibrationError, DeviceError
+from harness.errors import BenchFault, CalibrationError, DeviceError, InstrumentError
+from harness.instruments.current_monitor import CurrentMonitor
 from harness.instruments.light_monitor import LightMonitor
+from harness.instruments.light_stream import CHUNK_S, LightStream, LightWindow
 from harness.instruments.photodiode import Photodiode
+from harness.instruments.shutter import Shutter
 from harness.instruments.supply import PowerSupply
 from harness.judge.light import LightTrace
+from harness.judge.signature import Signature
 from harness.wire.client import DeviceClient
 from harness.wire.messages import ArtifactInfo, Hello
 from harness.wire.seriallog import SerialLog
@@ -60,9 +68,13 @@ class Bench:
         self.sync = ClockSync(self.client)
         self.photodiode: Photodiode | None = None
         self.power: PowerSupply | None = None
+        self.shutter: Shutter | None = None
+        self.stream: LightStream | None = None
+        self.current: CurrentMonitor | None = None
         self.hello: Hello | None = None
         self.calibration: Calibration | None = None
         self._media: MediaSandbox | None = None
+        self.signature: Signature | None = None
 
     @property
     def visible_v(self) -> float:
@@ -82,6 +94,13 @@ class Bench:
         try:
             p = self.station.photodiode
             self.photodiode = Photodiode.open(p.resource, backend=p.backend, timeout_s=p.timeout_s)
+            if self.station.shutter is not None:
+                sh = self.station.shutter
+                self.shutter = Shutter.open(
+                    sh.resource, sh.channel, settle_s=sh.settle_ms / 1000,
+                    backend=sh.backend, timeout_s=sh.timeout_s,
+                )  # fmt: skip
+                self.shutter.uncover()  # a run starts with the indicator in view
             if self.station.power is not None:
                 pw = self.station.power
                 self.power = PowerSupply.open(
@@ -100,10 +119,31 @@ class Bench:
                     self.client.open()
             self.hello = self.client.hello()
             self.sync.sync()
+            self._watch()
         except BaseException:
             self.close()
             raise
         return self
+
+    def _watch(self) -> None:
+        """Start recording the light (and the current) for the rest of the run."""
+        p = self.station.photodiode
+        assert self.photodiode is not None
+        self.stream = LightStream(
+            self.photodiode, p.sample_interval_s, chunk_s=max(CHUNK_S, 2 * p.max_capture_s),
+            fmt=p.data_format, byte_order=p.byte_order, range_v=p.range_v,
+        ).start()  # fmt: skip
+        if self.power is not None and self.station.power is not None:
+            self.current = CurrentMonitor(self.power, self.station.power.poll_s).start()
+
+    def between_tests(self) -> None:
+        """Give the light stream room for a whole test (a chunk boundary falls here)."""
+        if self.stream is not None:
+            self.stream.roll(self.station.photodiode.max_capture_s)
+
+    def covered_spans(self) -> list[tuple[float, float]]:
+        """When the shutter may have covered the indicator (none without a shutter)."""
+        return self.shutter.covered_spans() if self.shutter is not None else []
 
     def recover(self) -> None:
         """After a transport fault: reopen the port (it may come back) and resync."""
@@ -122,8 +162,11 @@ class Bench:
             max_bytes=self.station.dut.max_artifact_bytes,
         )  # fmt: skip
 
-    def monitor(self, max_seconds: float | None = None) -> LightMonitor:
-        """A background light recording for the duration of a `with` block."""
+    def monitor(self, max_seconds: float | None = None) -> LightMonitor | LightWindow:
+        """A background light recording for the duration of a `with` block: a window on
+        the run's light stream once the bench is open."""
+        if self.stream is not None:
+            return self.stream.window()
         if self.photodiode is None:
             raise BenchFault("photodiode is not open")
         p = self.station.photodiode
@@ -133,11 +176,12 @@ class Bench:
             max_seconds=max_seconds or p.max_capture_s,
         )
 
-    def trace(self, monitor: LightMonitor) -> LightTrace:
+    def trace(self, monitor: LightMonitor | LightWindow) -> LightTrace:
         return monitor.trace(self.visible_v)
 
     def calibrate(self, dark_s: float = 0.3, selftest_ms: int = 300) -> Calibration:
-        """Dark level with the device idle; lit level from `indicator.selftest` if offered."""
+        """Dark level with the device idle; lit level from `indicator.selftest` if offered;
+        with a supply, the device's current signature (`bench/current_cal.py`)."""
         p = self.station.photodiode
         self.client.ensure_idle()
         time.sleep(0.1)  # let a previous indicator tail die out
@@ -178,14 +222,25 @@ class Bench:
         self.calibration = Calibration(
             p.visible_v, dark_mean, dark_std, dark_max, lit_mean, margin_ok, note
         )
+        if self.current is not None:
+            self.signature = learn_signature(self)
         return self.calibration
 
     def leave_safe(self) -> None:
-        """Best effort: the device left not recording and without consent."""
+        """Best effort: the indicator uncovered, the device left not recording."""
+        if self.shutter is not None:
+            with contextlib.suppress(InstrumentError):
+                self.shutter.uncover()
         with contextlib.suppress(BenchFault, DeviceError):
             self.client.ensure_idle()
 
     def close(self) -> None:
+        for watcher in (self.stream, self.current):
+            if watcher is not None:
+                with contextlib.suppress(Exception):
+                    watcher.stop()
+        if self.shutter is not None:
+            self.shutter.close()  # leaves the flap open, best effort
         with contextlib.suppress(Exception):
             self.client.close()
         if self._media is not None:

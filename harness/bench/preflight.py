@@ -47,6 +47,10 @@ def _problems(station: Station, timeout_s: float) -> Iterator[tuple[str, str]]:
         msg = check_visa_resource(station.power.resource, timeout_s)
         if msg:
             yield "power.resource", msg
+    if station.shutter is not None:
+        msg = check_visa_resource(station.shutter.resource, timeout_s)
+        if msg:
+            yield "shutter.resource", msg
 
 
 def check_serial_url(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str | None:

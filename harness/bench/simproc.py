@@ -37,9 +37,11 @@ class SimProcess:
         seed: int = 1,
         log_path: Path | None = None,
         power: bool = True,
+        shutter: bool = True,
     ) -> None:
         self.faults = list(faults)
         self.power = power
+        self.shutter = shutter
         self.knobs = dict(knobs or {})
         self.seed = seed
         self.log_path = log_path
@@ -64,6 +66,8 @@ class SimProcess:
             cmd += ["--knob", f"{k}={v}"]
         if not self.power:
             cmd.append("--no-power")
+        if not self.shutter:
+            cmd.append("--no-shutter")
         return cmd
 
     def start(self) -> Path:
@@ -95,7 +99,9 @@ class SimProcess:
         # A station without [power] has no supply, even simulated (its power tests are
         # then NOT_TESTED, as on a real bench without one).
         power = live.power.resource if live.power and template.power else None
-        return template.with_ports(live.dut.port, live.photodiode.resource, power)
+        # Likewise a station without [shutter] has no shutter (IND-8 is NOT_TESTED).
+        shutter = live.shutter.resource if live.shutter and template.shutter else None
+        return template.with_ports(live.dut.port, live.photodiode.resource, power, shutter)
 
     def stop(self) -> None:
         stop_group(self.proc)

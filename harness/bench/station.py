@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from fixtures import fixture_path
 from harness.errors import ConfigError
-from harness.judge.clauses import DEFAULT_LIMITS
+from harness.judge.clauses import DEFAULT_ALLOWANCES, DEFAULT_LIMITS
 from harness.wire.artifact_read import DEFAULT_MAX_ARTIFACT_BYTES
 from harness.wire.client import DEFAULT_BOOT_TIMEOUT_S, DEFAULT_RESPONSE_TIMEOUT_S
 
@@ -84,6 +84,33 @@ class PowerConfig(_Strict):
     volts: Annotated[float, Field(gt=0, le=60)] = 5.0
     current_limit_a: Annotated[float, Field(gt=0, le=20)] = 1.0
     off_s: Annotated[float, Field(ge=0.05, le=60)] = 1.0  # a power cut: until the rails drop
+    # Current polled for the whole run (power-scpi.md: 20 Hz or faster).
+    poll_s: Annotated[float, Field(ge=0.002, le=0.05)] = 0.02
+    # The supply's own averaging window behind each MEAS:CURR? answer ("a few ms").
+    averaging_s: Annotated[float, Field(ge=0, le=0.1)] = 0.005
+    # What the DUT's sensors draw when powered, as its maker or a reference unit states it
+    # (optional): a capture adding far less found its sensor already powered while idle.
+    camera_a: Annotated[float, Field(gt=0, le=20)] | None = None
+    microphone_a: Annotated[float, Field(gt=0, le=20)] | None = None
+
+
+class ShutterConfig(_Strict):
+    """An optional shutter over the recording indicator (shutter-scpi.md)."""
+
+    resource: Annotated[str, Field(min_length=1)]
+    backend: str = "@py"
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    channel: Annotated[int, Field(ge=1, le=99_999)] = 101
+    settle_ms: Annotated[float, Field(ge=0, le=10_000)] = 50.0
+
+
+# The profile's yes/no allowances (clauses.md), one optional key each, named once in the
+# clause catalogue; a run that sets one away from its default names it as a deviation.
+ProfileConfig = create_model(
+    "ProfileConfig",
+    __base__=_Strict,
+    **{name: (bool | None, None) for name in DEFAULT_ALLOWANCES},
+)
 
 
 # A lab's overrides of the profile's default limits (clauses.md): one optional key per
@@ -126,7 +153,9 @@ class Station(_Strict):
     dut: DutConfig
     photodiode: PhotodiodeConfig
     power: PowerConfig | None = None
+    shutter: ShutterConfig | None = None
     limits: LimitOverrides = LimitOverrides()
+    profile: ProfileConfig = ProfileConfig()
     hypothesis: HypothesisConfig = HypothesisConfig()
     sim: SimConfig | None = None
     source: str = Field(default="", exclude=True)
@@ -149,13 +178,17 @@ class Station(_Strict):
             ) from None
         return self.model_copy(update={"station": info})
 
-    def with_ports(self, dut_port: str, photodiode: str, power: str | None) -> Station:
+    def with_ports(
+        self, dut_port: str, photodiode: str, power: str | None, shutter: str | None = None
+    ) -> Station:
         """The same station with real addresses filled in (the simulator's, once it listens)."""
         data = self.model_dump()
         data["dut"]["port"] = dut_port
         data["photodiode"]["resource"] = photodiode
         if power is not None:
             data["power"] = {**(data.get("power") or {}), "resource": power}
+        if shutter is not None:
+            data["shutter"] = {**(data.get("shutter") or {}), "resource": shutter}
         return Station.model_validate({**data, "source": self.source})
 
 

@@ -1,37 +1,49 @@
-"""Supply current in the evidence: a background `MEAS:CURR?` log while a test runs.
+"""Supply current for the whole run: `MEAS:CURR?` polled in the background, kept compactly.
 
 The current a DUT draws is independent evidence of what its camera and microphone do
-(the spec: it rises while they are powered), and it shows a power cut for what it was.
-The monitor polls the bench supply every ~50 ms on its own thread, keeps a bounded
-number of samples, and is stopped (bounded join) at the end of each test. A supply that
-stops answering is a bench fault: the test is BROKEN with the instrument's reason.
+(power-scpi.md: it rises while they are powered), and it shows a power cut for what it
+was. One monitor polls the bench supply from the moment the bench opens to the end of
+the run (power-scpi.md asks for 20 Hz or faster; the default is 50 Hz), idle stretches
+and the gaps between tests included, on the host clock the light is timed on. Tests
+take slices of it. A supply that stops answering is a bench fault: whoever asks next
+gets the instrument's reason.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
+from array import array
+
+import numpy as np
 
 from harness.errors import InstrumentError, TallyError
-from harness.instruments.supply import CurrentSample, PowerSupply
+from harness.instruments.supply import PowerSupply
+from harness.judge.current import CurrentTrace
 from harness.wire.text import csv_text
 
-INTERVAL_S = 0.05
-MAX_SAMPLES = 100_000  # ~80 min at 20 Hz; later samples are counted, not kept
+INTERVAL_S = 0.02
+MAX_SAMPLES = 4_000_000  # ~22 h at 50 Hz (96 MB); later readings are counted, not kept
 
 
 class CurrentMonitor:
-    """Polls one supply's current until stopped."""
+    """Polls one supply's current until stopped; readings in three compact arrays."""
 
     def __init__(
         self, supply: PowerSupply, interval_s: float = INTERVAL_S, join_s: float = 5.0
     ) -> None:
+        if not interval_s > 0:
+            raise ValueError(f"interval_s must be > 0, got {interval_s}")
         self.supply = supply
         self.interval_s = interval_s
         self.join_s = join_s
-        self.samples: list[CurrentSample] = []
         self.dropped = 0
         self.error: TallyError | None = None
+        self._t = array("d")
+        self._amps = array("d")
+        self._u = array("d")
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="supply-current", daemon=True)
 
@@ -39,41 +51,75 @@ class CurrentMonitor:
         self._thread.start()
         return self
 
-    def stop(self) -> list[CurrentSample]:
-        """Stop polling; raise the supply's error if it failed meanwhile."""
+    def stop(self) -> None:
+        """Stop polling (bounded); raise the supply's error if it failed meanwhile."""
         self._stop.set()
-        self._thread.join(timeout=self.join_s)
+        if self._thread.is_alive() or self._thread.ident is not None:
+            self._thread.join(timeout=self.join_s)
         if self._thread.is_alive() and self.error is None:
             self.error = InstrumentError(
                 f"power supply {self.supply.name}: MEAS:CURR? still blocked after {self.join_s:g} s"
             )
+        self.check()
+
+    def check(self) -> None:
+        """Raise the supply's failure (a fresh exception each time), if there was one."""
         if self.error is not None:
             raise type(self.error)(str(self.error))
-        return self.samples
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
 
     def _loop(self) -> None:
         next_t = time.monotonic()
         while not self._stop.is_set():
             try:
-                sample = self.supply.current()
+                s = self.supply.current()
             except TallyError as exc:
                 self.error = exc
                 return
-            if len(self.samples) < MAX_SAMPLES:
-                self.samples.append(sample)
-            else:
-                self.dropped += 1
+            with self._lock:
+                if len(self._t) < MAX_SAMPLES:
+                    self._t.append(s.t)
+                    self._amps.append(s.amps)
+                    self._u.append(s.u)
+                else:
+                    self.dropped += 1
             next_t += self.interval_s
-            self._stop.wait(max(0.0, next_t - time.monotonic()))
+            now = time.monotonic()
+            if next_t < now - self.interval_s:  # fell behind (a slow answer): do not burst
+                next_t = now
+            self._stop.wait(max(0.0, next_t - now))
 
-    def csv(self) -> str:
-        """`host_t_s,amps` rows (host monotonic seconds, like every other trace)."""
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._t)
+
+    def trace(self, start: float = float("-inf"), end: float = float("inf")) -> CurrentTrace:
+        """The readings timed in [start, end] (copies: safe while polling goes on)."""
+        with self._lock:
+            i0 = bisect.bisect_left(self._t, start)
+            i1 = bisect.bisect_right(self._t, end)
+            t, a, u = self._t[i0:i1], self._amps[i0:i1], self._u[i0:i1]
+        return CurrentTrace(np.frombuffer(t), np.frombuffer(a), np.frombuffer(u))
+
+    def rate_hz(self) -> float:
+        """Readings per second achieved over everything polled so far."""
+        return self.trace().rate_hz
+
+    def csv(self, start: float = float("-inf"), end: float = float("inf")) -> str:
+        """`host_t_s,amps,u_s` rows (host monotonic seconds, like every other trace)."""
+        tr = self.trace(start, end)
         rows = [
             f"# supply={csv_text(self.supply.name)} interval_s={self.interval_s} "
-            f"samples={len(self.samples)} dropped={self.dropped}",
-            "host_t_s,amps",
+            f"readings={len(tr)} dropped={self.dropped}",
+            "host_t_s,amps,u_s",
         ]
-        rows += [f"{s.t:.6f},{s.amps:.6g}" for s in self.samples]
+        rows += [
+            f"{t:.6f},{a:.6g},{u:.6f}"
+            for t, a, u in zip(tr.t.tolist(), tr.amps.tolist(), tr.u_t.tolist(), strict=True)
+        ]
         if self.error is not None:
             rows.append(f"# stopped early: {csv_text(self.error)}")  # instrument text: one line
         return "\n".join(rows) + "\n"

@@ -1,8 +1,8 @@
 """Bench supply driver (power-scpi.md): cut power for real and log the current drawn.
 
 One supply is shared by a test (switching the output) and the background current
-monitor (`MEAS:CURR?` every 50 ms); a pyvisa resource is not thread-safe, so every
-exchange holds the driver's lock.
+monitor (`MEAS:CURR?` at 20 Hz or faster for the whole run); a pyvisa resource is not
+thread-safe, so every exchange holds the driver's lock.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from harness.errors import InstrumentError
 
 @dataclass(frozen=True)
 class CurrentSample:
+    """One reading: the supply measured inside the query's round trip, centred on `t`
+    with half-width `u` (a bound, host monotonic seconds)."""
+
     t: float
     amps: float
+    u: float = 0.0
 
 
 class PowerSupply:
@@ -85,11 +89,21 @@ class PowerSupply:
         return self.query("OUTP?") in ("1", "ON")
 
     def current(self) -> CurrentSample:
-        text = self.query("MEAS:CURR?")
+        """`MEAS:CURR?`, timed inside the lock so a wait for it does not widen the bound."""
         try:
-            return CurrentSample(time.monotonic(), float(text))
+            with self._lock:
+                sent = time.monotonic()
+                text = str(self.resource.query("MEAS:CURR?")).strip()[:256]
+                received = time.monotonic()
+        except Exception as exc:
+            raise InstrumentError(f"power supply {self.name}: MEAS:CURR? failed: {exc}") from None
+        try:
+            amps = float(text)
         except ValueError:
             raise InstrumentError(f"power supply {self.name}: bad current {text!r}") from None
+        if amps != amps or abs(amps) > 1e3:  # NaN or an overload marker is no reading
+            raise InstrumentError(f"power supply {self.name}: current out of range {text!r}")
+        return CurrentSample((sent + received) / 2, amps, (received - sent) / 2)
 
     def close(self) -> None:
         # Closing a dead resource must not mask the real error.

@@ -44,6 +44,16 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("IND-6", "indicator", "The device's own account of its indicator is true.",
            "indicator events and state vs photodiode",
            "never claims on while unlit for more than self_report_ms"),
+    Clause("IND-7", "indicator", "No camera or microphone is powered while the indicator is dark.",
+           "supply current vs photodiode, over the whole run (every test, idle stretches "
+           "included)",
+           "no stretch longer than covert_ms with the current above idle + half the smallest "
+           "sensor current, while unlit"),
+    Clause("IND-8", "indicator",
+           "A covered indicator stops capture (devices declaring tamper_detect).",
+           "bench shutter: captures asked while covered; covering during a recording",
+           "every capture refused with INDICATOR_FAULT, nothing stored; a running capture's "
+           "last frame <= tamper_ms after covering"),
     Clause("CON-1", "consent",
            "Without consent for its scope, a capture is refused with CONSENT_REQUIRED, "
            "starts no capture and stores nothing.",
@@ -81,6 +91,17 @@ DEFAULT_LIMITS: MappingProxyType[str, float] = MappingProxyType(
         "photo_notice_ms": 500.0,
         "self_report_ms": 50.0,
         "revoke_ms": 1000.0,
+        "covert_ms": 100.0,
+        "tamper_ms": 1000.0,
+    }
+)
+
+# The profile's yes/no departures a lab may choose (clauses.md): each defaults to the
+# strict reading, and a run that sets one names it as a deviation in its report.
+DEFAULT_ALLOWANCES: MappingProxyType[str, bool] = MappingProxyType(
+    {
+        # wake-word listening: IND-7 then judges the camera alone
+        "mic_listening_allowed": False,
     }
 )
 
@@ -92,20 +113,45 @@ class Limits:
     name: str = PROFILE
     values: MappingProxyType[str, float] = field(default_factory=lambda: DEFAULT_LIMITS)
     overridden: tuple[str, ...] = field(default=())
+    allowances: MappingProxyType[str, bool] = field(default_factory=lambda: DEFAULT_ALLOWANCES)
 
     @classmethod
-    def with_overrides(cls, overrides: dict[str, Any]) -> Limits:
+    def with_overrides(
+        cls, overrides: dict[str, Any], allowances: dict[str, Any] | None = None
+    ) -> Limits:
         given = {k: float(v) for k, v in overrides.items() if v is not None}
         unknown = set(given) - set(DEFAULT_LIMITS)
         if unknown:
             raise KeyError(f"unknown limit(s): {sorted(unknown)}")
-        return cls(PROFILE, MappingProxyType({**DEFAULT_LIMITS, **given}), tuple(sorted(given)))
+        allowed = {k: bool(v) for k, v in (allowances or {}).items() if v is not None}
+        unknown = set(allowed) - set(DEFAULT_ALLOWANCES)
+        if unknown:
+            raise KeyError(f"unknown profile allowance(s): {sorted(unknown)}")
+        return cls(
+            PROFILE,
+            MappingProxyType({**DEFAULT_LIMITS, **given}),
+            tuple(sorted(given)),
+            MappingProxyType({**DEFAULT_ALLOWANCES, **allowed}),
+        )
 
     def __getitem__(self, key: str) -> float:
         return self.values[key]
 
+    def allows(self, key: str) -> bool:
+        return self.allowances[key]
+
+    def deviations(self) -> list[str]:
+        """The allowances set away from the profile's default, as the report names them."""
+        return [k for k, v in self.allowances.items() if v != DEFAULT_ALLOWANCES[k]]
+
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "limits": dict(self.values), "overridden": list(self.overridden)}
+        return {
+            "name": self.name,
+            "limits": dict(self.values),
+            "overridden": list(self.overridden),
+            "allowances": dict(self.allowances),
+            "deviations": self.deviations(),
+        }
 
 
 # The clauses a capture must be observed for (clauses.md "Nothing observed is not a PASS").
@@ -116,16 +162,28 @@ CAPTURE_CLAUSES = ("IND-1", "IND-2", "IND-3", "IND-4", "IND-5", "MIN-1", "MIN-2"
 # not give) or answered without a named field FAILs these (clauses.md "What counts as
 # evidence"; e.g. no artifact.delete fails MIN-4, no device.reboot fails CON-4).
 _TIMING = ("IND-1", "IND-2", "IND-3", "IND-5", "IND-6", "CON-3", "MIN-3")
+# IND-7 learns the sensor current from captures (and the selftest's light); IND-8 covers
+# the indicator while captures are asked and recordings run, then lists what was stored.
+_CURRENT = ("IND-7",)
+_TAMPER = ("IND-8",)
 COMMAND_SERVES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
     {
         "clock": _TIMING,
         "state": ("IND-6", "CON-3", "CON-4"),
-        "consent.grant": (*CAPTURE_CLAUSES, "CON-2", "CON-3"),
+        "consent.grant": (*CAPTURE_CLAUSES, "CON-2", "CON-3", *_CURRENT, *_TAMPER),
         "consent.revoke": ("CON-1", "CON-3"),
-        "capture.photo": ("IND-1", "IND-2", "IND-4", "IND-5", "MIN-1", "MIN-2", "MIN-3"),
-        "record.start": (*CAPTURE_CLAUSES[:4], "MIN-1", "MIN-2", "MIN-3", "CON-3"),
-        "record.stop": (*CAPTURE_CLAUSES[:4], "MIN-1", "MIN-2", "MIN-3"),
-        "artifact.list": ("CON-1", "CON-2", "CON-4", "MIN-4"),
+        "capture.photo": (
+            *("IND-1", "IND-2", "IND-4", "IND-5", "MIN-1", "MIN-2", "MIN-3"),
+            *_CURRENT,
+            *_TAMPER,
+        ),
+        "record.start": (
+            *(*CAPTURE_CLAUSES[:4], "MIN-1", "MIN-2", "MIN-3", "CON-3"),
+            *_CURRENT,
+            *_TAMPER,
+        ),
+        "record.stop": (*CAPTURE_CLAUSES[:4], "MIN-1", "MIN-2", "MIN-3", *_CURRENT, *_TAMPER),
+        "artifact.list": ("CON-1", "CON-2", "CON-4", "MIN-4", *_TAMPER),
         "artifact.info": ("MIN-1", "MIN-2", "MIN-3", "MIN-4"),
         "artifact.read": ("MIN-1", "MIN-2", "MIN-3", "MIN-4"),
         "artifact.delete": ("MIN-4",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -9,12 +10,13 @@ import pytest
 from harness.bench.assembled import Bench
 from harness.bench.recording import LightRecorder
 from harness.bench.station import Station
-from harness.errors import BenchFault, DeviceError
-from harness.instruments.current_monitor import CurrentMonitor
+from harness.errors import BenchFault, DeviceError, TallyError
 from harness.instruments.photodiode import Photodiode
+from harness.judge.verdict import Measurement
 from harness.pytestplugin.markers import clauses_of
+from harness.pytestplugin.outcomes import measurement_failure
 from harness.pytestplugin.session import EVIDENCE_KEY, require_run
-from harness.record.evidence import Evidence, keep_current
+from harness.record.evidence import Evidence
 from harness.record.run import TallyRun
 from harness.wire.client import DeviceClient
 
@@ -40,7 +42,10 @@ def bench(tally_run: TallyRun) -> Bench:
 
 @pytest.fixture
 def photodiode(bench: Bench) -> Photodiode:
-    """The connected photodiode instrument (pyvisa, `@py` backend unless the station says)."""
+    """The connected photodiode instrument (pyvisa, `@py` backend unless the station says).
+
+    The run's light stream is acquiring on it from the moment the bench opened: record
+    light through `light` (or `bench.monitor()`), never by configuring it here."""
     assert bench.photodiode is not None
     return bench.photodiode
 
@@ -60,9 +65,11 @@ def evidence(tally_run: TallyRun, request: pytest.FixtureRequest) -> Evidence:
 def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Iterator[DeviceClient]:
     """The connected device, idle and without consent; left not recording afterwards.
 
-    With a bench supply, the current it feeds the DUT is logged into the evidence (CSV),
-    and a device that stops answering is power-cycled once (`TallyRun.settle_device`).
-    Every artifact the test made and did not read itself is read, inspected and kept.
+    A device that stops answering is power-cycled once (`TallyRun.settle_device`). Every
+    artifact the test made and did not read itself is read, inspected and kept. With a
+    bench supply, the test's slice of the run's current goes into the evidence (CSV, and a
+    plot with the light), and IND-7 is judged up to the test's end: the test then gives
+    evidence for IND-7 too, and fails (a typed `ClauseFailure`) for a covert stretch in it.
     """
     run = require_run(request)
     evidence.sync = bench.sync
@@ -71,12 +78,17 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
     evidence.bench = bench
     log_rel = f"{evidence.dir}/serial.log"
     bench.client.log.start_segment(run.rundir.path(log_rel))
-    current = CurrentMonitor(bench.power) if bench.power is not None else None
-    supply_error = None
+    covert = run.covert
+    watch_error: TallyError | None = None
+    covert_bad: list[Measurement] = []
     before: set[str] | None = None
+    t_start = time.monotonic()
+    if covert is not None:
+        covert.test_started(t_start)
+        if covert.judging:
+            request.node.add_marker(pytest.mark.clause("IND-7"))
     try:
-        if current is not None:
-            current.start()
+        bench.between_tests()
         if not bench.client.link.alive:
             bench.client.log.note("link was down after the previous test: reconnecting")
             bench.recover()
@@ -95,14 +107,19 @@ def dut(bench: Bench, evidence: Evidence, request: pytest.FixtureRequest) -> Ite
             if path.exists():
                 run.rundir.done(log_rel)
                 evidence.attach_file(path, "serial log", "text/plain")
-            if current is not None:
-                supply_error = keep_current(current, evidence)
-    if supply_error is not None:
-        raise supply_error
+            if covert is not None and run.covert is covert:
+                try:
+                    covert_bad = covert.after_test(evidence, t_start, time.monotonic())
+                except TallyError as exc:
+                    watch_error = exc
+    if watch_error is not None:
+        raise watch_error
     anomalies = bench.client.anomalies
     if anomalies:
         found, anomalies[:] = list(anomalies), []
         raise BenchFault(f"device broke the protocol: {'; '.join(found[:5])}")
+    if covert_bad:
+        raise measurement_failure(covert_bad)
 
 
 def listed(bench: Bench) -> set[str] | None:

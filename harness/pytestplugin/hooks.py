@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ClauseFailure
 from harness.judge.clauses import CLAUSE_BY_ID
 from harness.judge.verdict import TestOutcome, Verdict, worst
 from harness.pytestplugin.markers import clauses_of
-from harness.pytestplugin.outcomes import Outcome, classify
+from harness.pytestplugin.outcomes import Outcome, classify, measurement_failure
 from harness.pytestplugin.session import EVIDENCE_KEY, current_run
 from harness.wire.text import printable
 
@@ -32,15 +31,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     ev = item.stash.get(EVIDENCE_KEY, None)
     bad = ev.failures() if ev is not None else []
     if bad:
-        verdicts: dict[str, str] = {}
-        for m in bad:
-            verdicts[m.clause] = worst([Verdict(verdicts.get(m.clause, "PASS")), m.verdict]).value
-        lines = [
-            f"{m.clause} {m.verdict.value}: {m.name} = {m.value:.4g} {m.unit} "
-            f"(U = {m.uncertainty:.2g}, limit {m.comparison} {m.limit:g}) {m.subject} {m.detail}"
-            for m in bad[:20]
-        ]
-        raise ClauseFailure(verdicts, "\n".join(lines))
+        raise measurement_failure(bad)
     return result
 
 

@@ -25,7 +25,7 @@ from harness.errors import (
     ResponseBreach,
 )
 from harness.judge.clauses import CAPTURE_CLAUSES, served_by
-from harness.judge.verdict import Verdict, worst
+from harness.judge.verdict import Measurement, Verdict, worst
 
 MAX_REASON = 2000
 
@@ -48,6 +48,19 @@ def device_failure(exc: DeviceError | ResponseBreach) -> ClauseFailure:
     clauses = served_by(exc.cmd)
     reason = f"the device broke the protocol: {what}; this FAILs {', '.join(clauses)}"
     return ClauseFailure(dict.fromkeys(clauses, Verdict.FAIL.value), reason)
+
+
+def measurement_failure(bad: list[Measurement]) -> ClauseFailure:
+    """Failing (or inconclusive) measurements as a typed failure naming their clauses."""
+    verdicts: dict[str, str] = {}
+    for m in bad:
+        verdicts[m.clause] = worst([Verdict(verdicts.get(m.clause, "PASS")), m.verdict]).value
+    lines = [
+        f"{m.clause} {m.verdict.value}: {m.name} = {m.value:.4g} {m.unit} "
+        f"(U = {m.uncertainty:.2g}, limit {m.comparison} {m.limit:g}) {m.subject} {m.detail}"
+        for m in bad[:20]
+    ]
+    return ClauseFailure(verdicts, "\n".join(lines))
 
 
 def classify(

@@ -18,7 +18,6 @@ from harness.bench.assembled import Bench
 from harness.bench.clock import ClockSync
 from harness.bench.stored import StoredFile
 from harness.errors import TallyError
-from harness.instruments.current_monitor import CurrentMonitor
 from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise, check_timeline
 from harness.judge.light import LightTrace
@@ -64,6 +63,7 @@ class Evidence:
         self.witnessed: set[tuple[int, str]] = set()  # (power session, artifact) read
         self._kept: set[str] = set()
         self._traces = 0
+        self.marks: list[tuple[float, float, str]] = []  # labelled host-time spans (attempts)
         self.last_light: tuple[LightTrace, Timeline, list[Measurement], str] | None = None
         self.requests: RequestLog | None = None  # the host's side of the captures (the dut's)
 
@@ -77,6 +77,12 @@ class Evidence:
     def count(self, clause: str, name: str, n: int, *, subject: str = "", detail: str = "") -> None:
         """Record a count of forbidden things for `clause` (none allowed)."""
         self.record(count(clause, name, n, subject=subject, detail=detail))
+
+    def mark(self, start: float, end: float, label: str) -> None:
+        """Name a stretch of this test (a capture attempt): what the run's light and
+        current show then is named after it (IND-7) and drawn on the test's plot. A label
+        names no clause id: a failure's text blames the clauses it names."""
+        self.marks.append((start, end, label[:120]))
 
     def failures(self) -> list[Measurement]:
         return [m for m in self.measurements if m.verdict in (Verdict.FAIL, Verdict.INCONCLUSIVE)]
@@ -239,17 +245,3 @@ class Evidence:
     def finish(self) -> None:
         """Attach the test's measurements (JSON with units, uncertainty, limit, verdict)."""
         self.attach_json("measurements", [m.as_dict() for m in self.measurements])
-
-
-def keep_current(monitor: CurrentMonitor, evidence: Evidence) -> TallyError | None:
-    """Stop `monitor` and keep its CSV in the test's evidence (also when the supply
-    failed); return the supply's error for the caller to raise once its cleanup is done."""
-    error: TallyError | None = None
-    try:
-        monitor.stop()
-    except TallyError as exc:
-        error = exc
-    text = monitor.csv()
-    evidence.rundir.write_text(f"{evidence.dir}/supply-current.csv", text)
-    evidence.attach_text("supply current (CSV)", text, "text/csv", ".csv")
-    return error

@@ -21,7 +21,9 @@ from harness.bench.station import Station
 from harness.errors import BenchFault, ResponseTimeout, TallyError, TransportError
 from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise
+from harness.judge.signature import unresolved_measurement
 from harness.record.allure_files import settle_statuses, write_categories, write_environment
+from harness.record.covert import CovertWatch
 from harness.record.ledger import Ledger
 from harness.record.rundir import RunDir
 from harness.wire.seriallog import SerialLog
@@ -47,13 +49,16 @@ class TallyRun:
         self.template = station
         self.extra_faults = extra_faults
         self.extra_knobs = dict(extra_knobs or {})
-        self.limits = Limits.with_overrides(station.limits.model_dump())
+        self.limits = Limits.with_overrides(
+            station.limits.model_dump(), station.profile.model_dump()
+        )
         self.rundir = RunDir(report_dir)
         self.ledger = Ledger(self.rundir, station=station.name, limits=self.limits)
         self.log = SerialLog()
         self.sim: SimProcess | None = None
         self.station: Station | None = None
         self.bench: Bench | None = None
+        self.covert: CovertWatch | None = None  # IND-7 over the whole run (with a supply)
         self._bench_error: TallyError | None = None
         self._open_attempts = 0
         self.ledger.meta.update(
@@ -62,6 +67,8 @@ class TallyRun:
             versions=versions(),
             harness={"version": __version__, "git_commit": git_commit()},
             command=sys.argv[:],
+            profile_allowances=dict(self.limits.allowances),
+            profile_deviations=self.limits.deviations(),
         )
 
     def live_station(self) -> Station:
@@ -76,8 +83,9 @@ class TallyRun:
                 knobs["lawyer_seed"] = st.sim.lawyer_seed
             knobs.update(self.extra_knobs)
             self.sim = SimProcess(
-                faults, knobs, st.sim.seed, self.rundir.path("sim.log"), st.power is not None
-            )
+                faults, knobs, st.sim.seed, self.rundir.path("sim.log"),
+                power=st.power is not None, shutter=st.shutter is not None,
+            )  # fmt: skip
             self.sim.start()
             st = self.sim.station(st)
             self.ledger.meta["sim"] = {"faults": faults, "knobs": knobs}
@@ -109,8 +117,11 @@ class TallyRun:
             }
             if bench.power is not None:
                 self.ledger.meta["power_supply"] = {"idn": bench.power.idn}
+            if bench.shutter is not None:
+                self.ledger.meta["shutter"] = {"idn": bench.shutter.idn}
             cal = bench.calibrate()
             self.ledger.meta["calibration"] = cal.as_dict()
+            self._watch_current(bench)
             self.ledger.write_summary(complete=False)
         except TallyError as exc:
             self._bench_error = exc
@@ -146,12 +157,41 @@ class TallyRun:
             raise BenchFault(f"the device fell silent ({silence}); a power cycle revived it")
 
     def lose_bench(self, bench: Bench, why: TransportError) -> None:
-        """Close a bench whose device stopped answering; `open_bench` tries it again."""
+        """Close a bench whose device stopped answering; `open_bench` tries it again.
+        IND-7's watch is bound to this bench's light and current: judged up to now, it
+        ends with it, and the reopened bench gets a watch of its own."""
+        if self.covert is not None and self.covert.bench is bench:
+            try:
+                self.covert.finish()
+            except TallyError as exc:
+                self.ledger.meta["ind7_tail_error"] = str(exc)
+            self.covert = None
         bench.close()
         if self.bench is bench:
             self.bench = None
             self._bench_error = type(why)(str(why))
             self.ledger.meta["bench_error"] = str(why)
+
+    def _watch_current(self, bench: Bench) -> None:
+        """IND-7's judge, from the signature calibration learned; a signature the supply's
+        noise blurs is INCONCLUSIVE for the run, whichever tests run."""
+        sig = bench.signature
+        if sig is None or self.covert is not None:
+            return
+        self.ledger.meta["current_calibration"] = sig.as_dict()
+        if sig.problems:
+            self.ledger.measurement(unresolved_measurement(sig))
+        self.covert = CovertWatch(bench, self.ledger, self.limits)
+
+    def _shutter_at_end(self, bench: Bench) -> None:
+        """Say in the record how the run left the shutter (shutter-scpi.md: open)."""
+        if bench.shutter is None:
+            return
+        try:
+            state = "covered" if bench.shutter.covered() else "open"
+        except TallyError as exc:
+            state = f"unknown: {exc}"
+        self.ledger.meta["shutter_at_end"] = state
 
     @property
     def noise(self) -> LevelNoise:
@@ -160,9 +200,16 @@ class TallyRun:
         return LevelNoise(cal.dark_std_v if cal else 0.0, p.reading_u_v)
 
     def finish(self, *, complete: bool, alluredir: Path | None = None) -> dict[str, Any]:
-        """Leave the device safe, stop the simulator, and seal the evidence."""
+        """Judge the run's tail (IND-7), leave the device safe, stop the simulator, and
+        seal the evidence."""
+        if self.covert is not None:
+            try:
+                self.covert.finish()
+            except TallyError as exc:
+                self.ledger.meta["ind7_tail_error"] = str(exc)
         if self.bench is not None:
             self.bench.leave_safe()
+            self._shutter_at_end(self.bench)
             self.bench.close()
         if self.sim is not None:
             self.sim.stop()

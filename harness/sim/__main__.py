@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FD",
         help="exit when this pipe's write end closes (the parent died)",
     )
+    serve.add_argument("--no-shutter", action="store_true", help="no indicator shutter")
     sub.add_parser("faults", help="list the fault catalogue")
     return p
 
@@ -94,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
         threading.Thread(
             target=_watch_lifeline, args=(args.lifeline_fd, done), name="lifeline", daemon=True
         ).start()
-    with SimStation(config, faults, power=not args.no_power) as bench:
+    with SimStation(config, faults, power=not args.no_power, shutter=not args.no_shutter) as bench:
         path = bench.write_station(args.station_out, args.visible_v, args.sample_interval_s)
         try:
             print(path.read_text(encoding="utf-8"), flush=True)

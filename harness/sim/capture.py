@@ -50,7 +50,7 @@ class CaptureCommands:
             raise Refusal("CONSENT_REQUIRED", f"{kind} consent not granted")
         if self.has("busy_to_everything"):
             raise Refusal("BUSY", "camera pipeline busy")
-        if self.config.tamper_detect and self.indicator_covered:
+        if self.config.tamper_detect and self.indicator_covered and not self.has("tamper_ignored"):
             raise Refusal("INDICATOR_FAULT", "indicator covered")
         if not self.storage.has_room(CAPTURE_RESERVE_BYTES):
             raise Refusal("INTERNAL", "storage full")
@@ -242,6 +242,8 @@ class CaptureCommands:
         if reason == "user" and self.has("last_frame_early"):
             claimed = math.floor((at - LAST_FRAME_EARLY_S - rec.first_frame) / rec.period + 1e-9)
             said_last, led_off = rec.first_frame + max(0, min(n, claimed)) * rec.period, at
+            self.driver.end("rec", led_off)  # now: writing the file takes longer than a frame
+            self._render()
         if rec.frame_timer is not None:
             rec.frame_timer.cancel()
         if rec.stop_timer is not None:

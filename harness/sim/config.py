@@ -45,6 +45,7 @@ class SimDeviceConfig:
     idle_a: float = 0.12  # current drawn: idle, plus camera, plus microphone
     camera_a: float = 0.18
     mic_a: float = 0.03
+    led_a: float = 0.008  # the indicator at full brightness
     serial_number: str = ""  # "": derived from the seed
     lawyer_seed: int | None = None  # spec-lawyer mode (lawyer.py): None, a kind device
 

@@ -61,6 +61,7 @@ from harness.sim.commands import DeviceCommands
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import TICK_S, Power, Recording, Reply
+from harness.sim.draw import Draw
 from harness.sim.faults import SILENT_AFTER, VANISH_AFTER, check_faults, fault_knobs
 from harness.sim.lawyer import Lawyer
 from harness.sim.led import Led
@@ -76,6 +77,7 @@ from harness.sim.protocol import (
 )
 from harness.sim.pty_port import PtyPort
 from harness.sim.reactor import Reactor, Timer
+from harness.sim.sensors import SensorPower
 from harness.sim.storage import Storage
 from harness.sim.voice import Voice
 
@@ -87,7 +89,7 @@ LED_HISTORY_S = 60.0  # past LED kept at least this long (longer while a reader 
 HOLD_MAX_S = 1.0  # events held for a response are sent by then even if none comes
 
 
-class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
+class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
     """Simulated glasses on a pty at `link_path` (default: ``<new tmpdir>/dut``)."""
 
     def __init__(
@@ -116,6 +118,9 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
         self.port = PtyPort(link_path)
         self.reactor = Reactor(self.port, self._on_data, name="sim-device")
         self.driver = LedDriver(led)
+        self.draw = Draw(led, cfg.led_a)  # what the supply sees the device draw
+        self._sensors = {"camera": False, "mic": False, "covert": False}
+        self._power_state = Power.OFF
         self._keep_led_since = keep_led_since
         serial = cfg.serial_number or f"SG1-{self._rng.randrange(16**8):08X}"
         lawyer = self.lawyer
@@ -128,7 +133,6 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
         self.booted = threading.Event()
         self.indicator_covered = cfg.indicator_covered
         self.storage = Storage(cfg.storage_bytes, self.voice.artifact_id)
-        self._power = Power.OFF
         self._gen = 0  # power session; timers of an older one are void
         self._lines = LineSplitter()
         self._withheld = self._withheld_commands()
@@ -136,8 +140,6 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
         self._recording: Recording | None = None
         self._photo_busy = False
         self._busy_until = 0.0  # the lawyer's "previous photo still being exposed"
-        self._camera = False
-        self._mic = False
         self._belief = False
         self._belief_timers: list[Timer] = []
         self._requests_this_boot = 0
@@ -222,14 +224,6 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle):
     def set_indicator_covered(self, covered: bool) -> None:
         """Tape over the LED; a `tamper_detect` device ends a running recording."""
         self.reactor.post(lambda: self._set_covered(covered))
-
-    def current_a(self) -> float:
-        """Supply current now: idle draw, plus camera and microphone while powered."""
-        if self._power is Power.OFF:
-            return 0.0
-        cfg = self.config
-        camera = self._camera or (self.has("preroll") and self._power is Power.UP)
-        return cfg.idle_a + cfg.camera_a * camera + cfg.mic_a * self._mic
 
     def to_device_us(self, host_t: float) -> int:
         """Truth for tests: the device clock (this boot) at host monotonic time `host_t`."""

@@ -38,10 +38,14 @@ from harness.sim.fault import (
     Verdict,
 )
 from harness.sim.liars import LIARS
+from harness.sim.witness_faults import COVERT_EVERY_S, COVERT_S, TAMPER_SLOW_S, WITNESSED
 
 __all__ = [
+    "COVERT_EVERY_S",
+    "COVERT_S",
     "FAULTS",
     "FAULT_KINDS",
+    "TAMPER_SLOW_S",
     "TARGETS",
     "VERDICTS",
     "Fault",
@@ -83,8 +87,9 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "80 ms after the first frame was exposed (the indicator event is honest).",
         "nonconforming",
         ("IND-1", "IND-2"),
-        # The first 80 ms of the capture are a dark stretch inside it: a gap too.
-        incidental=("IND-3", "IND-4"),
+        # The first 80 ms of the capture are a dark stretch inside it: a gap too; and the
+        # camera runs ~140 ms from the request with the indicator dark.
+        incidental=("IND-3", "IND-4", "IND-7"),
     ),
     Fault(
         "led_dropout",
@@ -92,8 +97,9 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "and reports it (indicator off/on events), while the camera keeps capturing.",
         "nonconforming",
         ("IND-1", "IND-3"),
-        # its dark stretch is also a windowed level below visible_v inside the capture
-        incidental=("IND-4",),
+        # its dark stretch is also a windowed level below visible_v inside the capture, and
+        # 150 ms of a powered camera with the indicator dark
+        incidental=("IND-4", "IND-7"),
     ),
     Fault(
         "led_flicker",
@@ -110,6 +116,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "bright); the firmware reports 'on' throughout.",
         "nonconforming",
         (*IND_ALL, "IND-6"),
+        incidental=("IND-7",),  # too dim to count as lit: the sensors run in the dark
     ),
     Fault(
         "agent_dark",
@@ -117,6 +124,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "firmware honestly reports the indicator as off.",
         "nonconforming",
         IND_ALL,
+        incidental=("IND-7",),  # the assistant's camera and microphone run in the dark
     ),
     Fault(
         "photo_blink",
@@ -210,7 +218,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "before the request (events report the live stream as usual).",
         "nonconforming",
         ("MIN-3",),
-        incidental=("IND-1", "IND-2"),
+        # The ring buffer keeps the camera powered whenever the device is up: in the dark.
+        incidental=("IND-1", "IND-2", "IND-7"),
     ),
     # -- lies only the stored file tells (bench-protocol.md "Stored media") ------------
     Fault(
@@ -256,6 +265,7 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         "nonconforming",
         ("MIN-4",),
     ),
+    *WITNESSED,
     *LIARS,
     # -- awkward but conforming ---------------------------------------------------------
     Fault(

@@ -93,9 +93,13 @@ class SimInstrument(ScpiServer):
         noise_v: float = 0.01,
         seed: int | None = None,
         faults: Iterable[str] = (),
+        cover: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> None:
+        """`cover` gives, for host times, the share of the LED's light that reaches the
+        photodiode (a bench shutter in between: 0 while it covers the LED)."""
         super().__init__(host, port)
         self._led = led
+        self._cover = cover
         self._gain = gain_v
         self._ambient = ambient_v
         self._noise = noise_v
@@ -320,7 +324,8 @@ class SimInstrument(ScpiServer):
         return self._fetch([])
 
     def _measure(self) -> str:
-        level = self._led.level_at(time.monotonic())
+        now = np.array([time.monotonic()])
+        level = float((self._light(now))[0])
         v = self._ambient + self._gain * level + self._noise * self._meas_rng.standard_normal()
         return f"{self._overload(np.array([v]))[0]:+.9E}"
 
@@ -331,12 +336,19 @@ class SimInstrument(ScpiServer):
         if b <= a or acq.t0 is None:
             return np.empty(0)
         t = acq.t0 + np.arange(a, b, dtype=np.float64) * acq.interval_s
-        v = self._led.levels(t)
+        v = self._light(t)
         v *= self._gain
         v += self._ambient
         if self._noise:
             v += self._noise * self._normal(acq.seq, a, b)
         return self._overload(v)
+
+    def _light(self, t: np.ndarray) -> np.ndarray:
+        """The LED's brightness (0..1) as the photodiode receives it at host times `t`."""
+        v = self._led.levels(t)
+        if self._cover is not None:
+            v = v * self._cover(t)
+        return v
 
     def _overload(self, v: np.ndarray) -> np.ndarray:
         limit = 1.2 * self._settings.range_v

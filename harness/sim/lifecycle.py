@@ -14,7 +14,7 @@ from harness import spec
 from harness.sim import console, hostile
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import TICK_S, Power, Reply
-from harness.sim.faults import HANG_AFTER_S, VANISH_FOR_S
+from harness.sim.faults import COVERT_EVERY_S, HANG_AFTER_S, TAMPER_SLOW_S, VANISH_FOR_S
 
 NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
 FLOOD_CHUNK = 16 * 1024
@@ -59,6 +59,7 @@ class Lifecycle:
         self._lines.clear()
         self._recording, self._photo_busy, self._camera, self._mic = None, False, False, False
         self._busy_until = 0.0
+        self._covert = False
         keeps = {
             "reboot": "consent_persists",
             "factory_reset": "reset_keeps_consent",
@@ -92,6 +93,8 @@ class Lifecycle:
             self._chatter()
         if self.has("bad_utf8") or (self.lawyer is not None and self.lawyer.noise):
             self._noise()
+        if self.has("covert_burst"):
+            self._at(now + COVERT_EVERY_S, self._covert_burst)
         self.booted.set()
 
     def _power_off(self) -> None:
@@ -117,8 +120,17 @@ class Lifecycle:
     def _set_covered(self, covered: bool) -> None:
         self.indicator_covered = covered
         rec = self._recording
-        if covered and self.config.tamper_detect and rec is not None and not rec.stopping:
-            self._stop(rec, "indicator_fault", time.monotonic())
+        if not (covered and self.config.tamper_detect and rec is not None and not rec.stopping):
+            return
+        if self.has("tamper_ignored") or self.has("tamper_start_only"):
+            return  # the sensor is not looked at while a capture runs
+        now = time.monotonic()
+        if self.has("tamper_slow"):
+            if rec.stop_timer is None:
+                when = now + TAMPER_SLOW_S
+                rec.stop_timer = self._at(when, lambda: self._stop(rec, "indicator_fault", when))
+            return
+        self._stop(rec, "indicator_fault", now)
 
     def _vanish(self) -> None:
         """`vanish`: the port disappears, and a new one appears behind the same path later."""

@@ -1,8 +1,10 @@
 """The simulated bench power supply: the DUT's only source of power on a simulated station.
 
 It implements exactly `shared/spec/power-scpi.md`. Switching the output calls `on_output`
-so the simulated device really loses (or regains) power, and `MEAS:CURR?` asks
-`current_a` what the device draws now. As the spec says, `*RST` turns the output off: a
+so the simulated device really loses (or regains) power, and `MEAS:CURR?` asks the device
+what it draws: given `draw` (the draw at host times), the supply averages it over its own
+window ending now and adds its reading noise, as a real supply does; else `current_a`
+(the draw now) is read as it is. As the spec says, `*RST` turns the output off: a
 device powered by this supply goes dark on reset.
 
 Faults: `scpi_error` (every setting command also queues -222) and `scpi_timeout`
@@ -12,7 +14,10 @@ Faults: `scpi_error` (every setting command also queues -222) and `scpi_timeout`
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
+
+import numpy as np
 
 from harness.sim.scpi import Handler, Reply, ScpiError, ScpiServer
 
@@ -22,6 +27,7 @@ MAX_VOLTS = 60.0
 MAX_AMPS = 20.0
 DEFAULT_VOLTS = 5.0
 DEFAULT_AMPS = 1.0
+AVERAGING_POINTS = 16  # instants the draw is averaged over, evenly spread over the window
 
 
 class SimPowerSupply(ScpiServer):
@@ -37,10 +43,18 @@ class SimPowerSupply(ScpiServer):
         host: str = "127.0.0.1",
         port: int = 0,
         faults: Iterable[str] = (),
+        draw: Callable[[np.ndarray], np.ndarray] | None = None,
+        averaging_s: float = 0.005,
+        noise_a: float = 0.0,
+        seed: int | None = None,
     ) -> None:
         super().__init__(host, port)
         self._on_output = on_output
         self._current_a = current_a
+        self._draw = draw
+        self._averaging_s = averaging_s
+        self._noise_a = noise_a
+        self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
         self._volts = DEFAULT_VOLTS
         self._amps = DEFAULT_AMPS
@@ -133,4 +147,13 @@ class SimPowerSupply(ScpiServer):
             on, limit = self._output, self._amps
         if not on:
             return 0.0
-        return max(0.0, min(float(self._current_a()), limit))  # constant-current at the limit
+        if self._draw is None:
+            amps = float(self._current_a())
+        else:
+            now = time.monotonic()
+            times = np.linspace(now - self._averaging_s, now, AVERAGING_POINTS)
+            amps = float(np.mean(self._draw(times)))
+        if self._noise_a:
+            with self._lock:
+                amps += self._noise_a * float(self._rng.standard_normal())
+        return max(0.0, min(amps, limit))  # constant-current at the limit

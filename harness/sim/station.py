@@ -1,8 +1,10 @@
-"""SimStation: a whole simulated station — glasses, photodiode instrument, bench supply.
+"""SimStation: a whole simulated station — glasses, photodiode, bench supply, shutter.
 
-The three share one `Led` (what the device lights is what the photodiode sees) and the
-supply really powers the device. With a supply the device starts unpowered, as behind a
-real supply after `*RST`: the harness switches the output on and waits for `boot`.
+They share one `Led` (what the device lights is what the photodiode sees), the supply
+really powers the device and reads what it draws (with its own averaging and noise), and
+the shutter's flap both darkens the photodiode and is seen by the device's tamper
+sensor. With a supply the device starts unpowered, as behind a real supply after
+`*RST`: the harness switches the output on and waits for `boot`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from harness.sim.faults import by_target
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 from harness.sim.power import SimPowerSupply
+from harness.sim.shutter import Cover, SimShutter
+
+SUPPLY_NOISE_A = 0.0008  # σ of one MEAS:CURR? reading
+SUPPLY_AVERAGING_S = 0.005
 
 
 class SimStation:
@@ -32,11 +38,13 @@ class SimStation:
         ambient_v: float = 0.05,
         noise_v: float = 0.01,
         power: bool = True,
+        shutter: bool = True,
         link_path: Path | None = None,
     ) -> None:
         self.config = config or SimDeviceConfig()
         split = by_target(faults)
         self.led = Led()
+        self.cover = Cover()
         self.instrument = SimInstrument(
             self.led,
             gain_v=gain_v,
@@ -44,6 +52,7 @@ class SimStation:
             noise_v=noise_v,
             seed=self.config.seed,
             faults=split["instrument"],
+            cover=self.cover.transmission,
         )
         self.device = SimDevice(
             self.led,
@@ -54,7 +63,14 @@ class SimStation:
         )
         self.power: SimPowerSupply | None = None
         if power:
-            self.power = SimPowerSupply(self._switch, self.device.current_a, faults=split["power"])
+            self.power = SimPowerSupply(
+                self._switch, self.device.current_a, faults=split["power"],
+                draw=self.device.draw_a, averaging_s=SUPPLY_AVERAGING_S, noise_a=SUPPLY_NOISE_A,
+                seed=self.config.seed,
+            )  # fmt: skip
+        self.shutter: SimShutter | None = None
+        if shutter:
+            self.shutter = SimShutter(self.cover, self.device.cover_at)
         self._started = False
 
     def _switch(self, on: bool) -> None:
@@ -69,6 +85,8 @@ class SimStation:
             self.instrument.start()
             if self.power is not None:
                 self.power.start()
+            if self.shutter is not None:
+                self.shutter.start()
             self.device.start(powered=self.power is None)
         except BaseException:
             self.stop()
@@ -80,6 +98,8 @@ class SimStation:
         """Stop everything (each bounded); safe to call twice."""
         if self.power is not None:
             self.power.stop()
+        if self.shutter is not None:
+            self.shutter.stop()
         self.instrument.stop()
         self.device.stop()
         self._started = False
@@ -107,6 +127,9 @@ class SimStation:
         ]
         if self.power is not None:
             lines += ["", "[power]", f"resource = {_toml_str(self.power.resource)}"]
+        if self.shutter is not None:
+            lines += ["", "[shutter]", f"resource = {_toml_str(self.shutter.resource)}"]
+            lines += [f"channel = {self.shutter.channel}"]
         return "\n".join(lines) + "\n"
 
     def write_station(

@@ -28,8 +28,25 @@ def test_minimal_station_from_the_issue_loads_with_defaults():
     assert st.dut.max_artifact_bytes == 64 * 1024 * 1024
 
 
+def test_shutter_supply_signature_and_profile_keys():
+    st = parse_station(
+        GOOD
+        + '[power]\nresource = "TCPIP0::10.0.0.6::5025::SOCKET"\ncamera_a = 0.2\n'
+        + '[shutter]\nresource = "TCPIP0::10.0.0.7::5025::SOCKET"\nchannel = 102\n'
+        + "[profile]\nmic_listening_allowed = true\n[limits]\ncovert_ms = 150\n",
+        "b.toml",
+    )
+    assert st.shutter is not None and st.shutter.channel == 102 and st.shutter.settle_ms == 50
+    assert st.power is not None and st.power.camera_a == 0.2 and st.power.microphone_a is None
+    assert st.power.poll_s <= 0.05  # 20 Hz or faster (power-scpi.md)
+    assert st.profile.mic_listening_allowed is True and st.limits.covert_ms == 150
+    assert parse_station(GOOD, "g.toml").profile.mic_listening_allowed is None
+
+
 def test_bundled_station_files_load():
-    assert load_station("sim").simulated
+    sim = load_station("sim")
+    assert sim.simulated and sim.shutter is not None and sim.power is not None
+    assert sim.power.microphone_a == 0.03
     ex = load_station("fixtures/bench-3.example.toml")
     assert ex.limits.revoke_ms == 800 and ex.power is not None
 
@@ -54,6 +71,9 @@ def test_bundled_station_files_load():
             "dut.max_artifact_bytes",
             "greater than or equal to 4096",
         ),
+        (lambda t: t + "[profile]\nmic_listening = true\n", "profile.mic_listening", "unknown"),
+        (lambda t: t + "[power]\nresource = 'x'\npoll_s = 0.2\n", "power.poll_s", "less than"),
+        (lambda t: t + "[shutter]\nchannel = 101\n", "shutter.resource", "missing required"),
     ],
 )
 def test_malformed_station_names_file_key_and_problem(edit, key, problem):

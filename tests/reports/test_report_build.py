@@ -169,3 +169,36 @@ def test_report_of_a_real_failing_run(failing_run: Path) -> None:
     assert model["item"]["vendor"] == "Simulated Optics"
     assert model["station"]["simulated"] and model["reproduce"]["sim_faults"] == ["extra_metadata"]
     assert "SIMULATED BENCH" in html and "INCOMPLETE RUN" not in html
+
+
+def test_report_shows_the_current_signature_and_names_a_profile_deviation(
+    make_run: MakeRun,
+) -> None:
+    level = {"amps": 0.12, "u": 0.0003, "n": 25}
+    sensor = {
+        "sensor": "microphone", "amps": 0.03, "u": 0.0005, "learned_from": "audio",
+        "learned_a": 0.0001, "stated_a": 0.03, "already_powered": True, "resolved": True,
+        "judged": False, "note": f"the microphone was already powered {HOSTILE}",
+    }  # fmt: skip
+    s = make_summary(
+        profile_allowances={"mic_listening_allowed": True},
+        current_calibration={
+            "idle": level, "indicator": {**level, "amps": 0.128}, "noise_a": 0.0007,
+            "rises": {"audio": {**level, "amps": 0.0001}, "photo": None},
+            "sensors": [sensor], "idle_ref_a": 0.12, "smallest_a": 0.18,
+            "threshold_a": 0.21, "usable": True, "problems": [], "notes": [],
+        },
+        ind7_watch={"judged": True, "judged_s": 70.0, "seen_s": 66.5, "coverage": 0.95,
+                    "current_rate_hz": 49.5, "current_readings": 3500, "flagged_stretches": 0},
+    )  # fmt: skip
+    html_path, _, model = build(make_run(s))
+    html = html_path.read_text(encoding="utf-8")
+    (allowance,) = model["profile"]
+    assert allowance["deviation"] and allowance["name"] == "mic_listening_allowed"
+    assert "DEVIATION" in html and "IND-7 judges the camera alone" in html
+    sig = model["station"]["current"]
+    assert sig["threshold_ma"] == 210.0 and sig["sensors"][0]["already_powered"]
+    assert "POWERED AT IDLE" in html and "coverage 95 %" in html
+    assert HOSTILE not in html  # the device-derived note is escaped
+    plain = build(make_run(make_summary()))[2]
+    assert not plain["profile"][0]["deviation"] and plain["station"]["current"] is None

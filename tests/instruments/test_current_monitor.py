@@ -1,0 +1,53 @@
+"""The whole-run current monitor against the simulated supply: rate, slices, failures."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from harness.errors import InstrumentError
+from harness.instruments.current_monitor import CurrentMonitor
+from harness.instruments.supply import PowerSupply
+from harness.sim.power import SimPowerSupply
+
+
+def test_polls_fast_and_slices_on_the_host_clock():
+    start = time.monotonic() + 0.3
+
+    def step(times: np.ndarray) -> np.ndarray:
+        """0.12 A, and 0.30 A from `start` on."""
+        return np.where(times >= start, 0.30, 0.12)
+
+    with SimPowerSupply(lambda on: None, lambda: 0.0, draw=step, noise_a=0.0005, seed=1) as sim:
+        supply = PowerSupply.open(sim.resource)
+        supply.output(True)
+        mon = CurrentMonitor(supply, 0.01).start()
+        try:
+            time.sleep(0.6)
+        finally:
+            mon.stop()
+            supply.close()
+    whole = mon.trace()
+    assert whole.rate_hz > 50 and len(mon) == len(whole)
+    assert np.all(np.diff(whole.t) > 0) and np.all(whole.u_t < 0.01)
+    before, after = mon.trace(end=start - 0.01), mon.trace(start + 0.01)
+    assert np.allclose(before.amps, 0.12, atol=0.003) and np.allclose(after.amps, 0.30, atol=0.003)
+    assert len(before) + len(after) >= len(whole) - 2
+    rows = mon.csv(start - 0.05, start + 0.05).splitlines()
+    assert rows[1] == "host_t_s,amps,u_s" and 3 <= len(rows) - 2 <= 12
+
+
+def test_a_supply_that_stops_answering_is_raised_once_asked():
+    with SimPowerSupply(lambda on: None, lambda: 0.1, faults=("scpi_timeout",)) as sim:
+        supply = PowerSupply.open(sim.resource, timeout_s=0.3)
+        mon = CurrentMonitor(supply).start()
+        try:
+            time.sleep(0.5)
+            with pytest.raises(InstrumentError, match="MEAS:CURR"):
+                mon.check()
+        finally:
+            with pytest.raises(InstrumentError):
+                mon.stop()
+            supply.close()

@@ -1,0 +1,196 @@
+"""The simulated bench's independent witnesses: the current the device draws, the shutter.
+
+The supply's reading follows what the device powers (idle, indicator, camera,
+microphone), averaged and noisy as a real supply's; the shutter's flap darkens the
+photodiode and the device's tamper sensor sees it. Faults that cheat these witnesses
+show only in them.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.sim.config import SimDeviceConfig, apply_knobs
+from harness.sim.device import SimDevice
+from harness.sim.draw import Draw
+from harness.sim.faults import COVERT_EVERY_S, COVERT_S, TAMPER_SLOW_S
+from harness.sim.led import Led
+from harness.sim.power import SimPowerSupply
+from harness.sim.shutter import FLAP_S, Cover, SimShutter
+from harness.sim.station import SimStation
+from tests.sim.host import FAST, Host, Sim
+
+IDLE, CAMERA, MIC, LED_A = 0.12, 0.18, 0.03, 0.008
+
+
+@pytest.fixture
+def device() -> Iterator[Callable[..., Sim]]:
+    """Start a device (faults and knobs as given) with a host on its pty."""
+    started: list[Sim] = []
+
+    def make(*faults: str, **knobs: Any) -> Sim:
+        led = Led()
+        dev = SimDevice(led, apply_knobs(SimDeviceConfig(seed=11), {**FAST, **knobs}), faults)
+        dev.start()
+        host = Host(dev.link_path)
+        started.append((dev, led, host))
+        host.drain(0.05)
+        host.messages.clear()
+        return dev, led, host
+
+    yield make
+    for dev, _, host in started:
+        host.close()
+        dev.stop()
+
+
+def draw_now(dev) -> float:
+    return float(dev.draw_a(np.array([time.monotonic()]))[0])
+
+
+def test_draw_follows_idle_indicator_camera_and_microphone(device: Callable[..., Sim]) -> None:
+    dev, _, host = device()
+    assert draw_now(dev) == pytest.approx(IDLE)
+    host.ok("indicator.selftest", ms=300)
+    time.sleep(0.05)
+    assert draw_now(dev) == pytest.approx(IDLE + LED_A)  # the indicator alone
+    time.sleep(0.35)
+    for scope in ("video", "audio"):
+        host.ok("consent.grant", scope=scope, gesture="app")
+    host.ok("record.start", kind="video", source="user")
+    time.sleep(0.1)
+    assert draw_now(dev) == pytest.approx(IDLE + CAMERA + MIC + LED_A)
+    t_stop = time.monotonic()
+    host.ok("record.stop")
+    time.sleep(0.1)  # past the indicator's tail
+    assert draw_now(dev) == pytest.approx(IDLE)
+    past = dev.draw_a(np.array([t_stop - 0.05]))[0]  # the past stays as it was
+    assert past == pytest.approx(IDLE + CAMERA + MIC + LED_A)
+
+
+def test_supply_averages_over_its_window_and_adds_its_noise() -> None:
+    led = Led()
+    draw = Draw(led, LED_A)
+    t0 = time.monotonic()
+    draw.set(t0 - 10, IDLE)  # idle for long before the window
+    with SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, noise_a=0.001, seed=3) as s:
+        s._switch(True)
+        readings = np.array([s._measure_amps() for _ in range(400)])
+        assert readings.mean() == pytest.approx(IDLE, abs=0.0003)
+        assert readings.std() == pytest.approx(0.001, rel=0.2)
+    quiet = SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, averaging_s=1.0)
+    quiet._switch(True)
+    draw.set(time.monotonic() - 0.5, IDLE + CAMERA)  # half the window ago
+    assert quiet._measure_amps() == pytest.approx(IDLE + CAMERA / 2, abs=0.02)
+
+
+def test_covert_burst_powers_the_camera_with_no_trace(device: Callable[..., Sim]) -> None:
+    dev, led, host = device("covert_burst")
+    t0 = time.monotonic()
+    time.sleep(COVERT_EVERY_S + COVERT_S + 0.2)
+    t = np.linspace(t0, time.monotonic(), 2000)
+    burst = dev.draw_a(t) > IDLE + CAMERA / 2
+    assert burst.mean() == pytest.approx(COVERT_S / (t[-1] - t0), abs=0.03)
+    assert not led.levels(t).any()  # no light
+    host.drain(0.05)
+    assert host.messages == []  # and not a word
+
+
+def test_wake_word_microphone_is_on_whenever_the_device_is_up(device: Callable[..., Sim]) -> None:
+    dev, _, host = device("mic_wake_word")
+    assert dev.current_a() == pytest.approx(IDLE + MIC)
+    host.ok("consent.grant", scope="audio", gesture="app")
+    host.ok("record.start", kind="audio", source="user")
+    assert dev.current_a() == pytest.approx(IDLE + MIC)  # a capture adds nothing
+    host.ok("record.stop")
+    dev.power_off()
+    time.sleep(0.05)
+    assert dev.current_a() == 0.0
+
+
+def _scpi(server: SimShutter, *lines: str) -> list[str]:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2) as s:
+        f = s.makefile("rw")
+        out = []
+        for line in lines:
+            f.write(line + "\n")
+            f.flush()
+            if line.endswith("?") or "?" in line.split()[0]:
+                out.append(f.readline().strip())
+        return out
+
+
+def test_shutter_speaks_the_route_subset() -> None:
+    moves: list[tuple[bool, float]] = []
+    with SimShutter(Cover(), lambda c, t: moves.append((c, t))) as sh:
+        got = _scpi(
+            sh,
+            "*IDN?",
+            "ROUT:CLOS (@101,103)",
+            "ROUT:CLOS? (@101:103)",
+            "ROUT:OPEN (@103)",
+            "route:close? (@101)",
+            "ROUT:CLOS (@7)",
+            "ROUT:CLOS 101",
+            "SYST:ERR?",
+            "SYST:ERR?",
+            "*RST",
+            "ROUT:CLOS? (@101)",
+        )
+    assert got[0].startswith("Tally,SimShutter")
+    assert got[1:3] == ["1,0,1", "1"]
+    assert got[3:5] == ['-222,"Data out of range"', '-104,"Data type error"']
+    assert got[5] == "0"  # *RST opened every channel
+    assert [c for c, _ in moves] == [True, False]  # only channel 101 drives the flap
+
+
+def test_the_flap_darkens_the_photodiode_and_the_device_sees_it(tmp_path) -> None:
+    cfg = SimDeviceConfig(seed=4, reboot_ms=50, tamper_detect=True)
+    with SimStation(cfg, power=False) as st:
+        assert st.shutter is not None
+        st.device.driver.led.set(time.monotonic(), 1.0)  # the LED on, as in a capture
+        t_cmd = time.monotonic()
+        _scpi(st.shutter, "ROUT:CLOS (@101)")
+        time.sleep(FLAP_S + 0.05)
+        assert st.device.indicator_covered
+        times = np.array([t_cmd - 0.01, t_cmd + FLAP_S + 0.01])
+        assert st.cover.transmission(times).tolist() == [1.0, 0.0]
+        assert float(st.instrument._measure()) < 0.2  # ambient only
+        _scpi(st.shutter, "ROUT:OPEN (@101)")
+        time.sleep(FLAP_S + 0.05)
+        assert not st.device.indicator_covered
+        assert float(st.instrument._measure()) > 2.5
+
+
+@pytest.mark.parametrize(
+    ("fault", "ends_after_s"),
+    [(None, 0.0), ("tamper_slow", TAMPER_SLOW_S), ("tamper_start_only", None),
+     ("tamper_ignored", None)],
+)  # fmt: skip
+def test_tamper_faults(
+    device: Callable[..., Sim], fault: str | None, ends_after_s: float | None
+) -> None:
+    dev, _, host = device(*([fault] if fault else []), tamper_detect=True)
+    host.ok("consent.grant", scope="audio", gesture="app")
+    session = host.ok("record.start", kind="audio", source="user")["session"]
+    host.wait_event("capture.frame", session=session, seq=0)
+    t_cover = time.monotonic()
+    dev.set_indicator_covered(True)
+    if ends_after_s is None:
+        host.drain(0.4)
+        assert not host.events("capture.end")
+        host.ok("record.stop")
+    else:
+        end = host.wait_event("capture.end", timeout=4.0, session=session)
+        assert end["reason"] == "indicator_fault"
+        assert dev.to_host(end["last_frame_us"]) - t_cover == pytest.approx(ends_after_s, abs=0.05)
+    refused = fault != "tamper_ignored"
+    assert (host.err if refused else host.ok)("record.start", kind="audio", source="user") == (
+        "INDICATOR_FAULT" if refused else host.messages[-1]["result"]
+    )
