@@ -85,8 +85,9 @@ LIARS: tuple[Fault, ...] = (
         "consent: CONSENT_REQUIRED); nothing is ever captured, so nothing can be judged.",
         "nonconforming",
         ("IND-1", "IND-2", "IND-3", "IND-4", "IND-5", "MIN-1", "MIN-2", "MIN-3", "CON-3"),
-        # MIN-4 needs captures to delete and to outlive a reset: nothing to observe either
-        incidental=("MIN-4",),
+        # MIN-4 needs captures to delete and to outlive a reset, and the power suite's CON-4
+        # a recording to cut: nothing to observe there either
+        incidental=("MIN-4", "CON-4"),
         verdict="INCONCLUSIVE",
     ),
     Fault(
