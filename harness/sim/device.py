@@ -153,6 +153,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         self._held_lag = 0.0
         self._hung = False  # `silent_mid_recording`: the main loop is stuck until power is cut
         self._hang_done = False
+        self._recordings_begun = 0  # since the simulator started (not reset by a boot)
         if "flood" in self.faults:
             self.reactor.on_low_water = self._flood
         if "event_flood" in self.faults:

@@ -69,7 +69,8 @@ PREROLL_S = 1.5
 SHORT_LAST_S = 0.300
 VANISH_AFTER, VANISH_FOR_S = 5, 1.5
 SILENT_AFTER = 5
-HANG_AFTER_S = 0.15  # `silent_mid_recording`: into the first recording of the run
+HANG_AFTER_S = 0.15  # `silent_mid_recording`: this far into...
+HANG_ON_RECORDING = 3  # ...the third recording (a bench's current calibration makes two)
 
 
 def _catalogue(*faults: Fault) -> Mapping[str, Fault]:
@@ -357,7 +358,8 @@ FAULTS: Mapping[str, Fault] = _catalogue(
     ),
     Fault(
         "silent_mid_recording",
-        "A driver deadlock 150 ms into the run's first recording: no response, no event, "
+        "A driver deadlock 150 ms into the third recording (a calibration makes two): "
+        "no response, no event, "
         "no console until the power is cut (a power cycle through the supply revives it).",
         "transport",
     ),

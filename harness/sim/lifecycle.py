@@ -14,7 +14,13 @@ from harness import spec
 from harness.sim import console, hostile
 from harness.sim.device_clock import DeviceClock
 from harness.sim.device_state import TICK_S, Power, Reply
-from harness.sim.faults import COVERT_EVERY_S, HANG_AFTER_S, TAMPER_SLOW_S, VANISH_FOR_S
+from harness.sim.faults import (
+    COVERT_EVERY_S,
+    HANG_AFTER_S,
+    HANG_ON_RECORDING,
+    TAMPER_SLOW_S,
+    VANISH_FOR_S,
+)
 
 NOISE_PER_S = 10.0  # `bad_utf8`: broken lines a second
 FLOOD_CHUNK = 16 * 1024
@@ -174,7 +180,10 @@ class Lifecycle:
         if event == "boot" and self.has("hostile_text"):
             self._console(hostile.console_line())
         if event == "capture.begin" and "session" in obj and not self._hang_done:
-            self._hang_done = self.has("silent_mid_recording")
+            self._recordings_begun += 1
+            self._hang_done = (
+                self.has("silent_mid_recording") and self._recordings_begun >= HANG_ON_RECORDING
+            )
             if self._hang_done:
                 self._at(time.monotonic() + HANG_AFTER_S, self._hang)
 
