@@ -29,7 +29,6 @@ from harness.wire.framing import Line
 from harness.wire.link import SerialLink
 from harness.wire.messages import (
     MAX_EVENT_NAME,
-    MAX_INT,
     MAX_TEXT,
     ArtifactInfo,
     DeviceState,
@@ -313,8 +312,7 @@ class DeviceClient:
         t_us = reply.result.get("t_us")
         if not isinstance(t_us, int) or isinstance(t_us, bool):
             raise ResponseBreach("clock", "field 't_us' should be an integer")
-        if not 0 <= t_us <= MAX_INT:
-            raise ResponseBreach("clock", "field 't_us' is out of the range 0..2^63-1")
+        bounded_int(t_us, "clock: field 't_us'")  # out of range: ProtocolError (issue 12)
         return reply
 
     def state(self) -> DeviceState:
