@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from harness.bench.actions import attempt, wait_end
+from harness.bench.actions import attempt, start, wait_end
 from harness.judge import tamper
 from harness.spec import RECORD_KINDS
 from suites.support import KINDS, SOURCES, require_kind
@@ -64,7 +64,7 @@ def test_covering_ends_a_recording(dut, evidence, bench, limits, shutter, kind):
     """Covered while recording: the recording ends, its last frame within tamper_ms."""
     require_kind(dut, kind)
     dut.consent_grant(kind)
-    session = dut.record_start(kind, "user").result["session"]
+    session = start(dut, kind, "user").result["session"]  # BUSY retried; declined: INCONCLUSIVE
     time.sleep(RUN_S)
     mark = dut.event_mark
     sent, settled = shutter.cover()  # the flap reached the indicator inside [sent, settled]
