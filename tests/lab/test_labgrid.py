@@ -72,7 +72,7 @@ def test_suites_pass_through_a_place_named_by_the_environment(lab: Lab, tmp_path
     place = summary["labgrid"]
     assert place["place"] == "tally-a" and place["identity"] == f"ci/{CI_USER}"
     assert place["acquired_by_this_process"] and place["coordinator"] == lab.address
-    assert set(place["resources"]) == {"dut", "photodiode", "supply"}
+    assert set(place["resources"]) == {"dut", "photodiode", "supply", "shutter"}
     assert list(out.glob("tests/*power*/supply-current.csv")), "the supply came from the place"
     assert "tally-a: place released" in lab.labgrid.log("coordinator.log")
 
