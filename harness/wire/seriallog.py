@@ -14,9 +14,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from harness.wire.text import printable
 
@@ -25,8 +24,9 @@ RING_LINES = 50_000
 RING_BYTES = 8 * 1024 * 1024  # of line text kept in memory
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
+    """One logged line (a named tuple: two are built on every request's round trip)."""
+
     seq: int
     t: float  # host monotonic seconds
     direction: str  # ">" host to device, "<" device to host, "!" harness note
@@ -42,7 +42,7 @@ class SerialLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ring: deque[LogLine] = deque()
+        self._ring: deque[tuple[int, float, str, str, str]] = deque()  # LogLine's fields
         self._ring_bytes = 0
         self._seq = 0
         self._file: TextIO | None = None
@@ -50,21 +50,39 @@ class SerialLog:
         self._truncated = False
 
     def add(self, direction: str, kind: str, text: str, t: float | None = None) -> None:
-        line = LogLine(self._seq, time.monotonic() if t is None else t, direction, kind, text)
-        with self._lock:
-            self._seq += 1
-            self._ring.append(line)
+        if t is None:
+            t = time.monotonic()
+        # Two lines per request: this is on the request path, so it is kept lean (a plain
+        # tuple in the ring, which the garbage collector then leaves alone; the lock taken
+        # without `with`, which would cost more than the rest).
+        lock = self._lock
+        lock.acquire()
+        try:  # the sequence number too: lines are added from two threads
+            seq = self._seq
+            self._seq = seq + 1
+            ring = self._ring
+            ring.append((seq, t, direction, kind, text))
             self._ring_bytes += len(text)
-            while len(self._ring) > RING_LINES or self._ring_bytes > RING_BYTES:
-                self._ring_bytes -= len(self._ring.popleft().text)
+            if self._ring_bytes > RING_BYTES or len(ring) > RING_LINES:
+                self._trim()
             if self._file is not None and not self._truncated:
-                rendered = line.render() + "\n"
-                if self._written + len(rendered) > MAX_SEGMENT_BYTES:
-                    self._file.write("… serial log truncated at 16 MiB for this test\n")
-                    self._truncated = True
-                else:
-                    self._file.write(rendered)
-                    self._written += len(rendered)
+                self._write(LogLine(seq, t, direction, kind, text).render() + "\n")
+        finally:
+            lock.release()
+
+    def _trim(self) -> None:
+        ring = self._ring
+        while len(ring) > RING_LINES or self._ring_bytes > RING_BYTES:
+            self._ring_bytes -= len(ring.popleft()[4])
+
+    def _write(self, rendered: str) -> None:
+        assert self._file is not None
+        if self._written + len(rendered) > MAX_SEGMENT_BYTES:
+            self._file.write("… serial log truncated at 16 MiB for this test\n")
+            self._truncated = True
+        else:
+            self._file.write(rendered)
+            self._written += len(rendered)
 
     def note(self, text: str) -> None:
         self.add("!", "note", text)
@@ -76,7 +94,7 @@ class SerialLog:
 
     def since(self, mark: int) -> list[LogLine]:
         with self._lock:
-            return [line for line in self._ring if line.seq >= mark]
+            return [LogLine(*line) for line in self._ring if line[0] >= mark]
 
     def start_segment(self, path: Path) -> None:
         """Stream lines from now on into `path` (closing any previous segment)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+import tty
 
 import pytest
 
 from harness.errors import DeviceError, ProtocolError, ResponseTimeout
+from harness.wire.client import DeviceClient
 
 
 def error_code(fn, *args, **kw) -> str:
@@ -156,3 +160,36 @@ def test_busy_while_recording(sim_device):
     assert error_code(c.record_start, "audio", "user") == "BUSY"
     c.ensure_idle()
     assert c.state().recording is None
+
+
+def test_a_late_response_is_an_anomaly_and_never_the_next_requests_answer():
+    """A device that answers request 1 after it timed out: request 2 gets its own answer
+    (not the late one), read while request 2 waits, and the late one is an anomaly."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    answered = threading.Event()
+
+    def device() -> None:
+        buf = b""
+        while b"\n" not in buf or buf.count(b"\n") < 2:
+            buf += os.read(master, 4096)
+            if buf.count(b"\n") == 2:  # request 2 is here: request 1's answer first, late
+                os.write(master, b'{"id":1,"ok":true,"result":{"t_us":1}}\n')
+                time.sleep(0.05)
+                os.write(master, b'{"id":2,"ok":true,"result":{"t_us":2}}\n')
+        answered.set()
+
+    threading.Thread(target=device, daemon=True).start()
+    client = DeviceClient(os.ttyname(slave), response_timeout_s=0.3).open()
+    try:
+        with pytest.raises(ResponseTimeout):
+            client.clock()
+        reply = client.clock()
+        assert reply.result == {"t_us": 2} and reply.sent < reply.received
+        assert answered.wait(2)
+        assert any("late" in a and "id 1" in a for a in client.anomalies), client.anomalies
+    finally:
+        client.close()
+        os.close(master)
+        os.close(slave)
