@@ -91,6 +91,7 @@ class DeviceClient:
         self._anomaly_lock = threading.Lock()
         self._responses: queue.SimpleQueue[tuple[dict[str, Any], float]] = queue.SimpleQueue()
         self._wrapped = False  # request ids went round (every id was sent once)
+        self._abandoned: int | None = None  # the last request given up, not timed out
         self._events: deque[Event] = deque()
         self._sizes: deque[int] = deque()
         self._event_bytes = 0
@@ -148,6 +149,8 @@ class DeviceClient:
             if rid == self._pending_id and rid != self._delivered_id:
                 self._delivered_id = rid
                 self._responses.put((msg, t))
+            elif rid == self._abandoned:
+                self.log.note(f"response to request {rid}, which the harness had given up")
             elif self._was_sent(rid):
                 self._anomaly(f"late or duplicate response for request id {rid!r}")
             else:
@@ -244,6 +247,9 @@ class DeviceClient:
                     msg, received = self._await(rid, cmd, deadline, timeout)
             except ResponseTimeout as exc:
                 raise ResponseTimeout(f"{exc}{self._strays_since(strays)}") from None
+            except BaseException:  # not the device's fault (Ctrl-C, a dead link): its
+                self._abandoned = rid  # response, if it comes, is no anomaly
+                raise
         finally:
             self._pending_id = None
             lock.release()
@@ -253,7 +259,11 @@ class DeviceClient:
         raise self._refusal(cmd, msg)
 
     def _late(self, msg: dict[str, Any]) -> None:
-        self._anomaly(f"late response for request id {msg.get('id')!r}")
+        rid = msg.get("id")
+        if rid == self._abandoned:
+            self.log.note(f"response to request {rid}, which the harness had given up")
+        else:
+            self._anomaly(f"late response for request id {rid!r}")
 
     def _strays_since(self, count: int) -> str:
         """What the device sent instead of the awaited response (a wrong id, say): the
