@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("link", "light", "record", "suites", "lab", "labgrid")
+SECTIONS = ("link", "light", "record", "suites", "lab", "labgrid", "tests")
 
 
 def main(argv: list[str] | None = None) -> int:
