@@ -17,7 +17,7 @@ import pytest
 
 from harness.bench.simproc import SimProcess
 from harness.bench.station import load_station
-from harness.lab.ser2net import Ser2Net, ser2net_binary, ser2net_yaml
+from harness.lab.ser2net import Ser2Net, ser2net_yaml
 from harness.wire.client import DeviceClient
 from tests.runs import run_pytest
 
@@ -28,9 +28,7 @@ SUITES = (
     "suites/test_power.py",
 )
 
-pytestmark = pytest.mark.skipif(
-    ser2net_binary() is None, reason="ser2net is not installed (CI: apt-get install ser2net)"
-)
+pytestmark = pytest.mark.needs("ser2net")
 
 
 def test_generated_config_serves_one_device_on_one_local_address():

@@ -2,7 +2,8 @@
 plausibly related ones; awkward but conforming devices PASS; the clean device PASSes.
 
 Each bench is a real subprocess (`pytest suites --station sim --sim-fault NAME`), the
-same command a firmware team's CI runs.
+same command a firmware team's CI runs, made once per session (`SuiteRuns`): all at once
+when one process runs the tests, by whichever worker reaches its test under xdist.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from harness.sim.faults import FAULTS
-from tests.runs import ALL_SUITES, run_many
+from tests.runs import ALL_SUITES, SuiteRuns
 
 NONCONFORMING = sorted(n for n, f in FAULTS.items() if f.kind == "nonconforming")
 AWKWARD = sorted(n for n, f in FAULTS.items() if f.kind == "awkward")
@@ -19,20 +20,19 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def fault_runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("faults")
-    return run_many(base, {name: [name] for name in NONCONFORMING}, parallel=4)
+def fault_runs(suite_runs: SuiteRuns):
+    return suite_runs.many({name: [name] for name in NONCONFORMING})
 
 
 @pytest.fixture(scope="module")
-def good_runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("good")
+def good_runs(suite_runs: SuiteRuns):
     jobs = {name: [name] for name in AWKWARD}
     jobs["clean-1"] = []
     jobs["clean-2"] = []
-    return run_many(base, jobs, parallel=4, suites=ALL_SUITES)
+    return suite_runs.many(jobs, suites=ALL_SUITES)
 
 
+@pytest.mark.slow(minutes=1)
 @pytest.mark.parametrize("fault", NONCONFORMING)
 def test_fault_fails_its_clauses_and_only_related_ones(fault_runs, fault):
     run = fault_runs[fault]
@@ -47,6 +47,7 @@ def test_fault_fails_its_clauses_and_only_related_ones(fault_runs, fault):
     assert run.returncode == 1 and run.summary["verdict"] == "FAIL"
 
 
+@pytest.mark.slow(minutes=3)  # every suite; the slow_replies device takes ~6
 @pytest.mark.parametrize("name", [*AWKWARD, "clean-1", "clean-2"])
 def test_conforming_devices_pass_every_clause(good_runs, name):
     run = good_runs[name]
