@@ -5,8 +5,10 @@ a crash keeps what was seen. Device text is stored as data, bounded, and written
 with `harness.wire.text.printable`: a line holds no control, ESC or bidi character (a
 device cannot clear a screen or hide a line of `cat serial.log`), and the escaping is
 reversible (`harness.wire.text.unescape` gives back the bytes the device sent). The ring
-is bounded in lines and in bytes: a device sending console lines of maximal length must
-not make the host keep hundreds of megabytes (RING_LINES of them would be ~200 MB).
+is bounded in lines and in the memory they hold: a device sending console lines of
+maximal length must not make the host keep hundreds of megabytes (RING_LINES of them
+would be ~200 MB), nor one sending lines of invalid UTF-8 (kept as surrogates, 2 bytes a
+character) twice what the bound says.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from harness.wire.text import printable
 
 MAX_SEGMENT_BYTES = 16 * 1024 * 1024
 RING_LINES = 50_000
-RING_BYTES = 8 * 1024 * 1024  # of line text kept in memory
+RING_BYTES = 12 * 1024 * 1024  # of memory the ring holds, about (`_held`)
+LINE_OVERHEAD = 160  # bytes a ring entry costs besides its text: tuple, time, number, str
+
+
+def _held(text: str) -> int:
+    """About what a ring entry with this text holds in memory: a str that is not ASCII
+    takes 2 or 4 bytes a character (bytes that were not UTF-8 become surrogates: 2)."""
+    return LINE_OVERHEAD + (len(text) if text.isascii() else 4 * len(text))
 
 
 class LogLine(NamedTuple):
@@ -62,7 +71,8 @@ class SerialLog:
             self._seq = seq + 1
             ring = self._ring
             ring.append((seq, t, direction, kind, text))
-            self._ring_bytes += len(text)
+            n = len(text)  # (`_held`, inline: this is the request path)
+            self._ring_bytes += LINE_OVERHEAD + (n if text.isascii() else 4 * n)
             if self._ring_bytes > RING_BYTES or len(ring) > RING_LINES:
                 self._trim()
             if self._file is not None and not self._truncated:
@@ -73,7 +83,7 @@ class SerialLog:
     def _trim(self) -> None:
         ring = self._ring
         while len(ring) > RING_LINES or self._ring_bytes > RING_BYTES:
-            self._ring_bytes -= len(ring.popleft()[4])
+            self._ring_bytes -= _held(ring.popleft()[4])
 
     def _write(self, rendered: str) -> None:
         assert self._file is not None
