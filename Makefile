@@ -24,9 +24,20 @@ conformance: setup
 	  $(PY) -m reports build $(RUN_DIR) || status=$$?; \
 	  exit $$status
 
-## The harness's own tests.
+## The harness's own tests, in parallel: they mostly wait on real time (simulated devices,
+## whole suites in subprocesses), so several pytest-xdist workers per core, the longest
+## tests first (tests/conftest.py). TEST_WORKERS=0 runs them in this one process. The wall
+## time goes to $(OUT)/make-test.json (make bench reports it).
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 3 )); echo $$(( n > 8 ? 8 : n )))
+TEST_CMD := $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: setup
-	$(PY) -m pytest tests
+	@echo "$(TEST_CMD)"; mkdir -p $(OUT); start=$$(date +%s); \
+	  $(TEST_CMD); \
+	  status=$$?; \
+	  printf '{"seconds": %s, "workers": %s, "exit": %s, "finished": "%s"}\n' \
+	    $$(( $$(date +%s) - start )) $(TEST_WORKERS) $$status "$$(date -u +%FT%TZ)" \
+	    > $(OUT)/make-test.json; \
+	  exit $$status
 
 ## Measured performance, as ratios against baselines measured in the same run.
 bench: setup

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("link", "light", "media", "record", "suites", "lab", "labgrid", "witness")
+SECTIONS = ("link", "light", "media", "record", "suites", "lab", "labgrid", "witness", "tests")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,15 +52,19 @@ def powered_sim(
         yield station
 
 
-def clock_rtts(url: str, n: int) -> list[float]:
-    """`n` round trips of `clock` through the harness's client (after one warm-up)."""
+def clock_rtts(url: str, n: int, windows: list[float] | None = None) -> list[float]:
+    """`n` round trips of `clock` through the harness's client (after one warm-up), each
+    the wall time of the call; `windows` gets each reply's `received - sent` (the
+    interval the clock reading is known to lie in, which clock sync works with)."""
     with DeviceClient(url, boot_timeout_s=10) as client:
         client.clock()  # the first exchange pays for connection set-up
         out = []
         for _ in range(n):
             t = time.perf_counter()
-            client.clock()
+            reply = client.clock()
             out.append(time.perf_counter() - t)
+            if windows is not None:
+                windows.append(reply.received - reply.sent)
         return out
 
 

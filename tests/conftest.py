@@ -1,5 +1,8 @@
 """Shared fixtures for the harness's own tests: a simulated device on a real pty, simulated
-instruments on 127.0.0.1 reached through pyvisa-py."""
+instruments on 127.0.0.1 reached through pyvisa-py. And the hooks that keep a test from
+being left out quietly: a test that needs an outside tool (`@pytest.mark.needs`, see
+tests/tools.py) fails under CI where the tool is missing and is skipped elsewhere, and
+the closing summary names every skipped test with its reason."""
 
 from __future__ import annotations
 
@@ -14,8 +17,70 @@ from harness.sim.device import SimDevice
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 from harness.wire.client import DeviceClient
+from tests import tools
+from tests.runs import SuiteRuns, under_xdist
 
 DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
+
+
+DURATIONS_KEY = "tally/durations"  # each test's seconds in the last run (pytest's cache)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest first: under pytest-xdist a worker that starts a long test last ends the run
+    late. How long a test takes is what it took last time here (pytest's cache); for a
+    test not seen yet, what its `slow(minutes=N)` mark says (a `slow` test runs whole
+    suites in subprocesses: half a minute unless said), else nothing."""
+    cache = getattr(config, "cache", None)
+    last: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+
+    def seconds(item: pytest.Item) -> float:
+        if item.nodeid in last:
+            return last[item.nodeid]
+        mark = item.get_closest_marker("slow")
+        return 0.0 if mark is None else 60 * float(mark.kwargs.get("minutes", 0.5))
+
+    items.sort(key=seconds, reverse=True)  # stable: ties keep their order
+
+
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput"):  # the controller writes it
+        return
+    cache.set(DURATIONS_KEY, {**cache.get(DURATIONS_KEY, {}), **_durations})
+
+
+@pytest.fixture(scope="session")
+def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> SuiteRuns:
+    """Whole-suite runs of simulated devices, each made once per session (tests/runs.py),
+    in a folder the session's xdist workers share (their base folders' parent)."""
+    base = tmp_path_factory.getbasetemp()
+    return SuiteRuns((base.parent if under_xdist() else base) / "suite-runs")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        tools.require(mark.args)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Every skipped test by name, with its reason: a skip is a test not run, and must be
+    seen (pytest's own `-rs` line groups them by reason and counts them)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    terminalreporter.section(f"{len(skipped)} skipped (not run)", sep="-", yellow=True)
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
+        terminalreporter.write_line(f"SKIPPED {report.nodeid} - {reason}")
 
 
 @pytest.fixture

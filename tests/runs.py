@@ -3,18 +3,24 @@
 The one helper for every test that runs the harness as a lab's CI would: a real
 interpreter, a bounded wait (`subprocess.TimeoutExpired` past it), and a result that reads
 `summary.json`, `tests.jsonl` and `manifest.json` of the run directory only when asked.
+
+Whole-suite runs of a simulated device are the costly part of the tests (minutes each for
+an awkward device), so `SuiteRuns` makes each one once per test session, whichever test
+and whichever pytest-xdist worker asks for it first; the others read it back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -108,6 +114,18 @@ class Run(Results):
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def save(self, path: Path) -> None:
+        fields = {k: getattr(self, k) for k in ("returncode", "stdout", "stderr", "seconds")}
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**fields, "run_dir": str(self.run_dir)}), encoding="utf-8")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> Run:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        proc = subprocess.CompletedProcess([], d["returncode"], d["stdout"], d["stderr"])
+        return cls(proc, d["seconds"], Path(d["run_dir"]))
+
 
 def pytest_command(
     args: Sequence[str], report_dir: Path | None = None, faults: Sequence[str] = ()
@@ -173,19 +191,111 @@ def run_suites(
     return run_pytest(args, report_dir=out, faults=faults, timeout_s=timeout_s)
 
 
-def run_many(
-    base: Path,
-    jobs: Mapping[str, Sequence[str]],
-    parallel: int = 3,
-    lawyers: Mapping[str, int] | None = None,
-    **kw: Any,
-) -> dict[str, Run]:
-    """`run_suites` for several faulty benches at once (they mostly wait on real time);
-    `lawyers` gives some jobs a spec-lawyer seed."""
-    seeds = lawyers or {}
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futs = {
-            name: pool.submit(run_suites, base / name, faults, lawyer_seed=seeds.get(name), **kw)
-            for name, faults in jobs.items()
-        }
-        return {name: f.result() for name, f in futs.items()}
+def under_xdist() -> bool:
+    """Whether this process is a pytest-xdist worker."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+def suite_jobs() -> int:
+    """How many suite runs a test process starts at once when it alone runs the tests
+    (`TALLY_SUITE_JOBS`, default 4: they mostly wait on real time). Under pytest-xdist
+    each worker runs one at a time, so there the number of workers (`make test
+    TEST_WORKERS=n`) is the knob."""
+    return max(1, int(os.environ.get("TALLY_SUITE_JOBS", "4")))
+
+
+class SuiteRuns:
+    """The session's whole-suite runs of simulated devices, each made once.
+
+    A run is named (a fault, or `clean-1`...) and keyed by its name and suites; the first
+    test to ask makes it, under a file lock in a folder every xdist worker of the session
+    shares, and saves its result there; a test asking later (on any worker) waits for it
+    and reads it back. So the detection matrix and the tests that look at an awkward
+    device's run more closely share one run, and a module-scoped fixture used on several
+    workers runs nothing twice.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def get(
+        self,
+        name: str,
+        faults: Sequence[str] = (),
+        suites: Sequence[str] = EXAMPLE_SUITES,
+        lawyer_seed: int | None = None,
+        timeout_s: float = 900,
+    ) -> Run:
+        key = "\0".join([*suites, str(lawyer_seed)])
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        where = self.root / f"{name}-{digest}"
+        with _locked(self.root / f"{where.name}.lock"):
+            saved = where / "result.json"
+            if saved.exists():
+                run = Run.load(saved)
+            else:
+                run = run_suites(where / "run", faults, suites, timeout_s, lawyer_seed)
+                (where / "faults.json").write_text(json.dumps(list(faults)))
+                run.save(saved)
+        made_with = json.loads((where / "faults.json").read_text())
+        assert made_with == list(faults), f"run {name!r} was made with faults {made_with}"
+        return run
+
+    def many(
+        self,
+        jobs: Mapping[str, Sequence[str]],
+        suites: Sequence[str] = EXAMPLE_SUITES,
+        lawyers: Mapping[str, int] | None = None,
+    ) -> Mapping[str, Run]:
+        """The runs of `jobs` (name: faults; `lawyers` gives some a spec-lawyer seed), each
+        made when first asked for. A process that runs the tests alone starts them all,
+        `suite_jobs()` at a time; an xdist worker makes only the ones its tests ask for
+        (the other workers, theirs)."""
+        prefetch = None if under_xdist() else suite_jobs()
+        return _LazyRuns(self, jobs, suites, lawyers or {}, prefetch)
+
+
+class _LazyRuns(Mapping[str, Run]):
+    def __init__(
+        self,
+        runs: SuiteRuns,
+        jobs: Mapping[str, Sequence[str]],
+        suites: Sequence[str],
+        lawyers: Mapping[str, int],
+        prefetch: int | None,
+    ) -> None:
+        self._runs, self._jobs, self._suites = runs, dict(jobs), suites
+        self._lawyers = dict(lawyers)
+        self._futures: dict[str, Future[Run]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=prefetch or 1)
+        if prefetch:
+            for name in self._jobs:
+                self._submit(name)
+
+    def _submit(self, name: str) -> Future[Run]:
+        if name not in self._futures:
+            faults = self._jobs[name]
+            self._futures[name] = self._pool.submit(
+                self._runs.get, name, faults, self._suites, self._lawyers.get(name)
+            )
+        return self._futures[name]
+
+    def __getitem__(self, name: str) -> Run:
+        return self._submit(name).result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

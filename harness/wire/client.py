@@ -24,11 +24,13 @@ from harness.errors import (
     ResponseTimeout,
     TransportError,
 )
+from harness.spec import MAX_REQUEST_ID
 from harness.wire.artifact_read import DEFAULT_MAX_ARTIFACT_BYTES, ArtifactChunk, read_whole
 from harness.wire.framing import Line
 from harness.wire.link import SerialLink
 from harness.wire.messages import (
     MAX_EVENT_NAME,
+    MAX_INT,
     MAX_TEXT,
     ArtifactInfo,
     DeviceState,
@@ -55,6 +57,22 @@ DEFAULT_RESPONSE_TIMEOUT_S = spec.RESPONSE_TIMEOUT_S + 0.5
 DEFAULT_BOOT_TIMEOUT_S = spec.BOOT_TIMEOUT_S + 2.0
 
 
+# A named tuple built by tuple's own constructor: its generated `__new__` is a Python
+# call, which the request path can do without (the fields are given in order).
+_new_tuple = tuple.__new__
+
+
+_QUOTED: dict[str, str] = {}
+
+
+def _quoted(cmd: str) -> str:
+    """A command name as a JSON string, encoded once (the names are the harness's own)."""
+    quoted = json.dumps(cmd)
+    if len(_QUOTED) < 256:
+        _QUOTED[cmd] = quoted
+    return quoted
+
+
 class DeviceClient:
     """Talks to one device over a `SerialLink`."""
 
@@ -73,11 +91,15 @@ class DeviceClient:
         self._cond = threading.Condition()
         self._request_lock = threading.Lock()
         self._next_id = 1
-        self._state_lock = threading.Lock()
+        # The awaited request id, and the last id a response was handed over for. No lock:
+        # the link calls `_on_line` for one line at a time, and a request takes only a
+        # response with its own id (see `request`).
         self._pending_id: int | None = None
-        self._delivered = False
-        self._responses: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
-        self._answered: set[int] = set()
+        self._delivered_id: int | None = None
+        self._anomaly_lock = threading.Lock()
+        self._responses: queue.SimpleQueue[tuple[dict[str, Any], float]] = queue.SimpleQueue()
+        self._wrapped = False  # request ids went round (every id was sent once)
+        self._abandoned: int | None = None  # the last request given up, not timed out
         self._events: deque[Event] = deque()
         self._sizes: deque[int] = deque()
         self._event_bytes = 0
@@ -127,11 +149,21 @@ class DeviceClient:
 
     def _on_line(self, line: Line, t: float) -> None:
         msg = line.msg
-        assert msg is not None
+        if msg is None:  # the link hands over messages only
+            return
         if "event" in msg:
             self._on_event(msg, t)
-        elif "id" in msg and "ok" in msg:
-            self._on_response(msg)
+        elif "id" in msg and "ok" in msg:  # a response: to the request awaiting it, if any
+            rid = msg["id"]
+            if rid == self._pending_id and rid != self._delivered_id:
+                self._delivered_id = rid
+                self._responses.put((msg, t))
+            elif rid == self._abandoned:
+                self.log.note(f"response to request {rid}, which the harness had given up")
+            elif self._was_sent(rid):
+                self._anomaly(f"late or duplicate response for request id {rid!r}")
+            else:
+                self._anomaly(f"response with an id never sent: {rid!r}")
         else:
             self._anomaly(f"message is neither a response nor an event: {line.text[:120]}")
 
@@ -166,23 +198,17 @@ class DeviceClient:
         n = min(n, len(self._events))
         return list(itertools.islice(reversed(self._events), n))[::-1]
 
-    def _on_response(self, msg: dict[str, Any]) -> None:
-        rid = msg.get("id")
-        with self._state_lock:
-            if rid == self._pending_id and not self._delivered:
-                self._delivered = True
-                self._responses.put(msg)
-            elif rid in self._answered or rid == self._pending_id:
-                self._anomaly(f"late or duplicate response for request id {rid!r}")
-            else:
-                self._anomaly(f"response with an id never sent: {rid!r}")
+    def _was_sent(self, rid: object) -> bool:
+        """Whether a request with this id was sent (ids are sequential, from 1)."""
+        return type(rid) is int and rid > 0 and (rid < self._next_id or self._wrapped)
 
     def _anomaly(self, what: str) -> None:
         what = printable(what, 300)  # device text: shown in reasons and on terminals
-        if len(self.anomalies) < 1000:
-            self.anomalies.append(what)
-        self._anomaly_count += 1
-        self._last_anomaly = what
+        with self._anomaly_lock:  # from the reader thread and from a request
+            if len(self.anomalies) < 1000:
+                self.anomalies.append(what)
+            self._anomaly_count += 1
+            self._last_anomaly = what
         self.log.note(f"protocol anomaly: {what}")
 
     def request(
@@ -190,37 +216,63 @@ class DeviceClient:
     ) -> Reply:
         """Send one request and wait (bounded) for its response.
 
-        The reader thread hands the response over through a C-level queue, which wakes
-        the requester faster than a condition variable (this is the hot path of clock sync).
+        This is the hot path of clock sync, kept lean: the locks are taken without `with`
+        and the common case (an `ok` response) without a helper call, since on a loaded
+        2-core host each Python call and `with` costs the round trip more than the work
+        it does. On a port with a descriptor the request reads the response itself
+        (`SerialLink.pump`); otherwise the reader thread hands it over through a C-level
+        queue, which wakes the requester faster than a condition variable.
+        `Reply.received` is when the response's bytes were read, not when this returns.
         """
         timeout = self.response_timeout_s if timeout_s is None else timeout_s
-        with self._request_lock:
+        responses = self._responses
+        lock = self._request_lock
+        lock.acquire()
+        try:
             rid = self._next_id
-            self._next_id = 1 if rid >= spec.MAX_REQUEST_ID else rid + 1
+            if rid < MAX_REQUEST_ID:
+                self._next_id = rid + 1
+            else:
+                self._next_id, self._wrapped = 1, True
             if args:
                 line = json.dumps({"id": rid, "cmd": cmd, "args": args}, separators=(",", ":"))
-            else:  # the hot path (clock sync): our own command name, no encoder needed
-                line = f'{{"id":{rid},"cmd":{json.dumps(cmd)}}}'
-            with self._state_lock:
-                self._pending_id, self._delivered = rid, False
-                while not self._responses.empty():  # a response that came after its timeout
-                    late = self._responses.get_nowait()
-                    self._anomaly(f"late response for request id {late.get('id')!r}")
+            else:  # the hot path (clock sync): our own command name, encoded once
+                line = f'{{"id":{rid},"cmd":{_QUOTED.get(cmd) or _quoted(cmd)}}}'
+            self._delivered_id, self._pending_id = None, rid
+            if responses.qsize():  # a response handed over after its request gave up
+                self._late(responses.get_nowait()[0])
             strays = self._anomaly_count
             try:
                 sent = self.link.write_line(line)
-                self.link.pump(self._has_response, sent + timeout)
-                msg = self._await(rid, cmd, sent + timeout, timeout)
+                deadline = sent + timeout
+                # Read the port until a response is handed over (`qsize`: no Python call).
+                self.link.pump(responses.qsize, deadline)
+                try:
+                    msg, received = responses.get_nowait()
+                except queue.Empty:
+                    msg, received = self._await(rid, cmd, deadline, timeout)
+                if msg["id"] != rid:  # handed over just before this request began
+                    self._late(msg)
+                    msg, received = self._await(rid, cmd, deadline, timeout)
             except ResponseTimeout as exc:
                 raise ResponseTimeout(f"{exc}{self._strays_since(strays)}") from None
-            finally:
-                with self._state_lock:
-                    self._pending_id = None
-                    self._answered.add(rid)
-                    if len(self._answered) > 4096:
-                        self._answered = set(sorted(self._answered)[-1024:])
-            received = time.monotonic()
-        return self._unwrap(cmd, msg, sent, received)
+            except BaseException:  # not the device's fault (Ctrl-C, a dead link): its
+                self._abandoned = rid  # response, if it comes, is no anomaly
+                raise
+        finally:
+            self._pending_id = None
+            lock.release()
+        result = msg.get("result", {})
+        if msg.get("ok") is True and type(result) is dict:
+            return _new_tuple(Reply, (cmd, result, sent, received))
+        raise self._refusal(cmd, msg)
+
+    def _late(self, msg: dict[str, Any]) -> None:
+        rid = msg.get("id")
+        if rid == self._abandoned:
+            self.log.note(f"response to request {rid}, which the harness had given up")
+        else:
+            self._anomaly(f"late response for request id {rid!r}")
 
     def _strays_since(self, count: int) -> str:
         """What the device sent instead of the awaited response (a wrong id, say): the
@@ -232,38 +284,45 @@ class DeviceClient:
             f"; meanwhile {n} protocol anomal{'y' if n == 1 else 'ies'}, last: {self._last_anomaly}"
         )
 
-    def _has_response(self) -> bool:
-        return not self._responses.empty()
-
-    def _await(self, rid: int, cmd: str, deadline: float, timeout: float) -> dict[str, Any]:
+    def _await(
+        self, rid: int, cmd: str, deadline: float, timeout: float
+    ) -> tuple[dict[str, Any], float]:
+        """The response to request `rid` and the host time it was read, waiting for the
+        reader thread to hand it over (bounded). One for an earlier request is late."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ResponseTimeout(f"{cmd}: no response to request {rid} within {timeout:.1f} s")
             try:
-                return self._responses.get(timeout=min(remaining, 0.25))
+                msg, t = self._responses.get(timeout=min(remaining, 0.25))
             except queue.Empty:
                 if self.link.error is not None:
                     raise self.link.error from None
+                continue
+            if msg["id"] == rid:
+                return msg, t
+            self._late(msg)
 
     @staticmethod
-    def _unwrap(cmd: str, msg: dict[str, Any], sent: float, received: float) -> Reply:
+    def _refusal(cmd: str, msg: dict[str, Any]) -> Exception:
+        """What a response that is not `ok` with a result object means: the device refused
+        (`DeviceError`, with the spec's code) or broke the protocol (`ResponseBreach`)."""
         ok = msg.get("ok")
         if ok is True:
-            result = msg.get("result", {})
-            if not isinstance(result, dict):
-                raise ResponseBreach(cmd, "result should be an object")
-            return Reply(cmd, result, sent, received)
+            return ResponseBreach(cmd, "result should be an object")
         if ok is False:
             err = msg.get("error")
             if not isinstance(err, dict):
-                raise ResponseBreach(cmd, "ok is false but there is no error object")
-            code = text(err, "code", f"{cmd}.error")
-            if code not in spec.ERROR_CODES:
-                raise ResponseBreach(cmd, f"unknown error code {code!r}")
-            message = text(err, "message", f"{cmd}.error", optional=True)
-            raise DeviceError(code, printable(message, MAX_TEXT), cmd)
-        raise ResponseBreach(cmd, "field 'ok' should be a boolean")
+                return ResponseBreach(cmd, "ok is false but there is no error object")
+            try:
+                code = text(err, "code", f"{cmd}.error")
+                if code not in spec.ERROR_CODES:
+                    return ResponseBreach(cmd, f"unknown error code {code!r}")
+                message = text(err, "message", f"{cmd}.error", optional=True)
+            except ProtocolError as exc:
+                return exc
+            return DeviceError(code, printable(message, MAX_TEXT), cmd)
+        return ResponseBreach(cmd, "field 'ok' should be a boolean")
 
     # -- events -----------------------------------------------------------------------
 
@@ -310,9 +369,10 @@ class DeviceClient:
     def clock(self) -> Reply:
         reply = self.request("clock")
         t_us = reply.result.get("t_us")
-        if not isinstance(t_us, int) or isinstance(t_us, bool):
+        if type(t_us) is not int:  # not isinstance: a bool is an int, and not a time
             raise ResponseBreach("clock", "field 't_us' should be an integer")
-        bounded_int(t_us, "clock: field 't_us'")  # out of range: ProtocolError (issue 12)
+        if not 0 <= t_us <= MAX_INT:  # out of range: ProtocolError (issue 12)
+            bounded_int(t_us, "clock: field 't_us'")
         return reply
 
     def state(self) -> DeviceState:

@@ -37,8 +37,16 @@ from harness.wire.client import DeviceClient
 from harness.wire.framing import Line
 from harness.wire.messages import EVENT_FIELDS, MAX_TEXT, Event
 from harness.wire.text import unescape
-from tests.knocks.test_knocks import INDICATOR, MINIMUM, bound_s, recording_at_end
-from tests.runs import ROOT, Results, pytest_command, run_pytest, run_suites
+from tests.knocks.test_knocks import MINIMUM, bound_s, recording_at_end
+from tests.runs import (
+    ALL_SUITES,
+    ROOT,
+    Results,
+    SuiteRuns,
+    pytest_command,
+    run_pytest,
+    run_suites,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -54,27 +62,20 @@ def test_device_text_reaches_a_failure(bench):
 # -- 2. device text is harmless everywhere -----------------------------------------------
 
 
-def test_hostile_device_text_is_escaped_everywhere_and_the_device_still_passes(tmp_path: Path):
-    probe = tmp_path / "probe" / "test_probe.py"
-    probe.parent.mkdir()
-    probe.write_text(HOSTILE_PROBE)
-    out = tmp_path / "run"
-    args = [*MINIMUM, *INDICATOR, str(probe), "--rootdir", str(ROOT), "--station", "sim"]
-    run = run_pytest(args, report_dir=out, faults=["hostile_text"], timeout_s=bound_s(22))
+def test_hostile_device_text_is_escaped_everywhere_and_the_device_still_passes(
+    suite_runs: SuiteRuns,
+):
+    """The `hostile_text` device's run of every suite (the detection matrix's, made once:
+    `SuiteRuns`): rude, not wrong, and nothing it says reaches a terminal or a file raw."""
+    run = suite_runs.get("hostile_text", ["hostile_text"], ALL_SUITES)
     print(f"\n[hardening] hostile_text: {run.seconds:.1f} s, {run.summary.get('verdict')}")
-    # the device is rude, not wrong: every clause the suites exercised PASSes
     assert run.summary["verdict"] == "PASS", run.verdicts
-    exercised = {v for v in run.verdicts if not v.startswith("CON") and v != "IND-8"}
-    assert run.with_verdict("PASS") == exercised  # no consent or tamper suite selected
-    # pytest's output: the probe's failure shows the device's words, escaped
-    output = run.output
-    for raw in ("\x1b", "\r", "\u202e", "\x07"):
-        assert raw not in output, repr(raw)
-    assert "the device calls itself Simulated Optics\\x1b[2J\\x1b[H\\x0dsignature: VALID" in output
-    assert not [ln for ln in output.splitlines() if ln.startswith("signature: VALID")]
+    assert run.with_verdict("PASS") == set(run.verdicts)
+    assert_no_raw_controls(run.output)
     # the serial logs: escaped, reversibly (the device's console bytes come back exactly)
-    logs = [p.read_bytes() for p in out.glob("tests/*/serial.log")]
-    assert len(logs) == 21  # every test but the probe, which takes the bench, not the dut
+    assert run.run_dir is not None
+    logs = [p.read_bytes() for p in run.run_dir.glob("tests/*/serial.log")]
+    assert len(logs) == len(run.tests)
     assert not any(b"\x1b" in log or b"\r" in log or "\u202e".encode() in log for log in logs)
     console = [
         line.split(" console  ", 1)[1]
@@ -86,8 +87,30 @@ def test_hostile_device_text_is_escaped_everywhere_and_the_device_still_passes(t
         "boot: \x1b[2J\x1b[H\rsignature: VALID \u202e$x^{2}${}\x07".encode()
     )
     # mathtext in ids broke no plot: one per capture test, with the id as its label
-    assert len(list(out.glob("tests/*indicator_lit_for_capture*/light-*.png"))) == 6
-    assert not Results(out).damaged()
+    captures = list(run.run_dir.glob("tests/*indicator_lit_for_capture*"))
+    assert captures and all(len(list(d.glob("light-*.png"))) == 1 for d in captures)
+    assert not run.damaged()
+
+
+def test_hostile_device_text_in_a_failure_is_escaped(tmp_path: Path):
+    """A test failing with the device's own words: pytest shows them, escaped."""
+    probe = tmp_path / "probe" / "test_probe.py"
+    probe.parent.mkdir()
+    probe.write_text(HOSTILE_PROBE)
+    args = [str(probe), "--rootdir", str(ROOT), "--station", "sim"]
+    run = run_pytest(args, report_dir=tmp_path / "run", faults=["hostile_text"],
+                     timeout_s=bound_s(1))  # fmt: skip
+    assert run.returncode == 1, run.output[-3000:]
+    assert_no_raw_controls(run.output)
+    assert "the device calls itself Simulated Optics\\x1b[2J\\x1b[H\\x0dsignature: VALID" in (
+        run.output
+    )
+
+
+def assert_no_raw_controls(output: str) -> None:
+    for raw in ("\x1b", "\r", "\u202e", "\x07"):
+        assert raw not in output, repr(raw)
+    assert not [ln for ln in output.splitlines() if ln.startswith("signature: VALID")]
 
 
 # -- 3. bounded costs -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.runs import ROOT, Results, Run, pytest_command, run_suites
+from tests.runs import ALL_SUITES, ROOT, Results, Run, SuiteRuns, pytest_command, run_suites
 
 MINIMUM = ("suites/test_minimum.py",)  # 14 tests: device and link knocks
 INDICATOR = ("suites/test_indicator.py",)  # 7 tests: photodiode instrument knocks
@@ -112,14 +112,15 @@ def test_knock_ends_broken_bounded_with_its_reason(tmp_path: Path, knock: Knock)
         assert not left, f"device left recording after {left}"
 
 
-def test_noisy_uart_still_passes(tmp_path: Path):
+def test_noisy_uart_still_passes(suite_runs: SuiteRuns):
     """`bad_utf8` (invalid UTF-8, oversize lines, broken JSON between messages) is a
-    conforming device on a noisy line: the harness must read through it, not break."""
-    suites = (*MINIMUM, *INDICATOR)
-    run = run_suites(tmp_path, ["bad_utf8"], suites, timeout_s=bound_s(21))
+    conforming device on a noisy line: the harness must read through it, not break.
+    (Its run of every suite is the detection matrix's, made once: `SuiteRuns`.)"""
+    run = suite_runs.get("bad_utf8", ["bad_utf8"], ALL_SUITES)
     print(f"\n[knock] bad_utf8: {run.seconds:.1f} s, verdict {run.summary.get('verdict')}")
     assert run.returncode == 0 and run.summary["verdict"] == "PASS", run.verdicts
-    logs = " ".join(p.read_text() for p in tmp_path.glob("tests/*/serial.log"))
+    assert run.run_dir is not None
+    logs = " ".join(p.read_text() for p in run.run_dir.glob("tests/*/serial.log"))
     assert "bad_utf8" in logs and "oversize" in logs and "bad_json" in logs
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("labgrid", reason="labgrid is not installed: pip install 'tally-hil[labgrid]'")
+from tests import tools
+
+tools.import_or_skip("labgrid")
 
 from harness.lab.labgrid_client import release
-from harness.lab.ser2net import ser2net_binary
 from tests.lab.labgrid_lab import CI_USER, JIG, OTHER_USER, Lab, labgrid_lab
 from tests.runs import ROOT, pytest_command, read_json, run_pytest
 
@@ -32,9 +33,8 @@ SUITES = (
 )
 ONE_TEST = ("suites/test_minimum.py", "-k", "test_deleted_stays_deleted and not power")
 
-pytestmark = pytest.mark.skipif(
-    ser2net_binary() is None, reason="ser2net is not installed (CI: apt-get install ser2net)"
-)
+# One lab (coordinator and exporter) for the module: its tests on one xdist worker.
+pytestmark = [pytest.mark.needs("ser2net"), pytest.mark.xdist_group("labgrid")]
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +113,17 @@ def test_a_place_this_user_holds_is_used_and_left_held(lab: Lab, tmp_path: Path)
 
 
 def test_a_place_released_while_waiting_is_taken_over(lab: Lab, tmp_path: Path):
+    def release_once_waited_for() -> None:
+        """The holder finishes once the run waits in the queue (its reservation shows; a
+        fixed delay would race the run's start on a loaded machine)."""
+        deadline = time.monotonic() + 60
+        while not lab.reservations() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        release(hold)
+
     with lab.client(OTHER_USER) as other:
         hold = other.acquire("tally-b", wait_s=1)
-        threading.Timer(3.0, release, args=(hold,)).start()  # the holder finishes
+        threading.Thread(target=release_once_waited_for, daemon=True).start()
         run = run_pytest(
             [*ONE_TEST, "--station", str(lab.jig()), *lg(lab, "--lg-place", "tally-b")],
             report_dir=tmp_path / "out", env=lab.env(),

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("labgrid", reason="labgrid is not installed: pip install 'tally-hil[labgrid]'")
+from tests import tools
+
+tools.import_or_skip("labgrid")
 
 from labgrid.remote.common import ResourceEntry, ResourceMatch
 

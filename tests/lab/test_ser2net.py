@@ -8,6 +8,8 @@ instruments' TCP sockets.
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import pytest
 
 from harness.bench.simproc import SimProcess
 from harness.bench.station import load_station
-from harness.lab.ser2net import Ser2Net, ser2net_binary, ser2net_yaml
+from harness.lab.ser2net import Ser2Net, ser2net_yaml
+from harness.wire.client import DeviceClient
 from tests.runs import run_pytest
 
 SUITES = (
@@ -25,9 +28,7 @@ SUITES = (
     "suites/test_power.py",
 )
 
-pytestmark = pytest.mark.skipif(
-    ser2net_binary() is None, reason="ser2net is not installed (CI: apt-get install ser2net)"
-)
+pytestmark = pytest.mark.needs("ser2net")
 
 
 def test_generated_config_serves_one_device_on_one_local_address():
@@ -70,3 +71,19 @@ def test_suites_pass_through_ser2net_rfc2217(tmp_path: Path, networked_station: 
     assert logs and all("> message" in p.read_text() for p in logs)
     currents = list(out.glob("tests/*power*/supply-current.csv"))
     assert currents, "the power suite ran and logged the supply current"
+
+
+def test_the_link_reads_network_serial_itself(sim_device):
+    """After pyserial has negotiated RFC 2217 with ser2net, the link reads the socket
+    itself (pyserial's reader thread is gone) and every line is still logged."""
+    dev, direct = sim_device()
+    direct.close()  # the pty must have one reader at a time: ser2net's
+    with Ser2Net(dev.link_path) as s2n, DeviceClient(s2n.url, boot_timeout_s=5) as client:
+        assert client.hello().vendor
+        replies = [client.clock() for _ in range(200)]
+        assert all(a.result["t_us"] < b.result["t_us"] for a, b in itertools.pairwise(replies))
+        assert all(r.sent < r.received for r in replies)
+        threads = [t.name for t in threading.enumerate()]
+        assert not [n for n in threads if "RFC 2217 reader" in n], threads
+        messages = [ln for ln in client.log.since(0) if ln.kind == "message"]
+        assert len(messages) == 2 * 201 and not client.anomalies

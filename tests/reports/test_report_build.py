@@ -156,6 +156,7 @@ def test_cli_build(make_run: MakeRun, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("failing_run")  # the session's run: made once, on one worker
 def test_report_of_a_real_failing_run(failing_run: Path) -> None:
     html_path, _, model = build(failing_run)
     html = html_path.read_text(encoding="utf-8")

@@ -4,7 +4,9 @@ conforming devices PASS; the clean device PASSes.
 
 Each bench is a real subprocess (`pytest suites --station sim --sim-fault NAME`), the
 same command a firmware team's CI runs, with every suite: the example suites, the power
-suite and the state machine; the test says which suite caught each fault.
+suite and the state machine; the test says which suite caught each fault. Each run is made
+once per session (`SuiteRuns`): all at once when one process runs the tests, by whichever
+worker reaches its test under xdist.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from harness.sim.faults import FAULTS
-from tests.runs import ALL_SUITES, run_many
+from tests.runs import ALL_SUITES, SuiteRuns
 
 NONCONFORMING = sorted(n for n, f in FAULTS.items() if f.kind == "nonconforming")
 AWKWARD = sorted(n for n, f in FAULTS.items() if f.kind == "awkward")
@@ -30,11 +32,10 @@ def selected(request, test: str, param: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def fault_runs(tmp_path_factory, request):
-    base = tmp_path_factory.mktemp("faults")
+def fault_runs(suite_runs: SuiteRuns, request):
     names = selected(request, "test_fault_fails_its_clauses_and_only_related_ones", "fault")
     jobs = {name: [name] for name in NONCONFORMING if name in names}
-    return run_many(base, jobs, parallel=4, suites=ALL_SUITES)
+    return suite_runs.many(jobs, suites=ALL_SUITES)
 
 
 # Spec-lawyer devices: everything the protocol leaves open, varied by seed: the clean
@@ -44,8 +45,7 @@ GOOD = [*AWKWARD, "clean-1", "clean-2", *(f"lawyer-{s}" for s in LAWYER_SEEDS)]
 
 
 @pytest.fixture(scope="module")
-def good_runs(tmp_path_factory, request):
-    base = tmp_path_factory.mktemp("good")
+def good_runs(suite_runs: SuiteRuns, request):
     names = selected(request, "test_conforming_devices_pass_every_clause", "name")
     jobs = {name: [name] for name in AWKWARD if name in names}
     # Awkward devices run as the catalogue states them: under a spec-lawyer seed too, two of
@@ -56,9 +56,10 @@ def good_runs(tmp_path_factory, request):
         if f"lawyer-{seed}" in names:
             jobs[f"lawyer-{seed}"] = []
             lawyers[f"lawyer-{seed}"] = seed
-    return run_many(base, jobs, parallel=4, suites=ALL_SUITES, lawyers=lawyers)
+    return suite_runs.many(jobs, suites=ALL_SUITES, lawyers=lawyers)
 
 
+@pytest.mark.slow(minutes=1)
 @pytest.mark.parametrize("fault", NONCONFORMING)
 def test_fault_fails_its_clauses_and_only_related_ones(fault_runs, fault):
     run = fault_runs[fault]
@@ -76,6 +77,7 @@ def test_fault_fails_its_clauses_and_only_related_ones(fault_runs, fault):
     assert run.caught_by(), f"{fault}: no suite's tests carry the verdicts {run.verdicts}"
 
 
+@pytest.mark.slow(minutes=3)  # every suite; the slow_replies device takes ~6
 @pytest.mark.parametrize("name", GOOD)
 def test_conforming_devices_pass_every_clause(good_runs, name):
     """PASS, or NOT_TESTED only where the device declares fewer kinds or capabilities."""

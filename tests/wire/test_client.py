@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
+import tty
 
 import pytest
 
 from harness.errors import DeviceError, ResponseBreach, ResponseTimeout
+from harness.wire.client import DeviceClient
 
 
 def error_code(fn, *args, **kw) -> str:
@@ -156,3 +161,75 @@ def test_busy_while_recording(sim_device):
     assert error_code(c.record_start, "audio", "user") == "BUSY"
     c.ensure_idle()
     assert c.state().recording is None
+
+
+def test_a_late_response_is_an_anomaly_and_never_the_next_requests_answer():
+    """A device that answers request 1 after it timed out: request 2 gets its own answer
+    (not the late one), read while request 2 waits, and the late one is an anomaly."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    answered = threading.Event()
+
+    def device() -> None:
+        buf = b""
+        while b"\n" not in buf or buf.count(b"\n") < 2:
+            buf += os.read(master, 4096)
+            if buf.count(b"\n") == 2:  # request 2 is here: request 1's answer first, late
+                os.write(master, b'{"id":1,"ok":true,"result":{"t_us":1}}\n')
+                time.sleep(0.05)
+                os.write(master, b'{"id":2,"ok":true,"result":{"t_us":2}}\n')
+        answered.set()
+
+    threading.Thread(target=device, daemon=True).start()
+    client = DeviceClient(os.ttyname(slave), response_timeout_s=0.3).open()
+    try:
+        with pytest.raises(ResponseTimeout):
+            client.clock()
+        reply = client.clock()
+        assert reply.result == {"t_us": 2} and reply.sent < reply.received
+        assert answered.wait(2)
+        assert any("late" in a and "id 1" in a for a in client.anomalies), client.anomalies
+    finally:
+        client.close()
+        os.close(master)
+        os.close(slave)
+
+
+class Interrupted(BaseException):
+    """What a Ctrl-C is to the request it lands in."""
+
+
+def test_the_answer_to_a_request_the_harness_gave_up_is_no_anomaly():
+    """Ctrl-C lands while request 1 waits; its answer comes afterwards. That is not the
+    device breaking the protocol (it would fail the device's last test as BROKEN)."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+
+    def device() -> None:
+        buf = b""
+        while buf.count(b"\n") < 2:
+            buf += os.read(master, 4096)
+            if buf.count(b"\n") == 1 and buf.endswith(b"\n"):  # request 1: answered late
+                time.sleep(0.3)
+                os.write(master, b'{"id":1,"ok":true,"result":{"t_us":1}}\n')
+        os.write(master, b'{"id":2,"ok":true,"result":{"t_us":2}}\n')
+
+    threading.Thread(target=device, daemon=True).start()
+    client = DeviceClient(os.ttyname(slave), response_timeout_s=2).open()
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(Interrupted()))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with pytest.raises(Interrupted):
+            client.clock()
+        time.sleep(0.5)  # request 1's answer arrives, and is read
+        assert client.clock().result == {"t_us": 2}
+        assert not client.anomalies, client.anomalies
+        assert any("had given up" in ln.text for ln in client.log.since(0))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        client.close()
+        os.close(master)
+        os.close(slave)
