@@ -12,7 +12,18 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("link", "light", "media", "record", "suites", "lab", "labgrid", "witness", "tests")
+SECTIONS = (
+    "link",
+    "light",
+    "media",
+    "record",
+    "suites",
+    "lab",
+    "labgrid",
+    "witness",
+    "search",
+    "tests",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

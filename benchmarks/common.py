@@ -118,9 +118,10 @@ def run_suites(
     faults: Sequence[str] = (),
     suites: Sequence[str] = EXAMPLE_SUITES,
     station: str = "sim",
+    extra: Sequence[str] = (),
 ) -> SuiteRun:
     """The suites against the simulated bench with `faults`, recorded in `out`."""
-    args = [*suites, "--station", station, "--report-dir", str(out)]
+    args = [*suites, "--station", station, "--report-dir", str(out), *extra]
     args += [a for fault in faults for a in ("--sim-fault", fault)]
     _, _, seconds = run_pytest(args, timeout_s=900)
     summary, tests = out / "summary.json", out / "tests.jsonl"

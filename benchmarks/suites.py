@@ -1,9 +1,8 @@
 """The conformance suites: how long a run takes, whether verdicts are stable, how fast
-each fault is caught, and how short the state machine shrinks what it finds."""
+each fault is caught (the state machine alone: benchmarks/search.py)."""
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import time
@@ -15,23 +14,6 @@ from harness.sim.faults import FAULTS
 from harness.sim.liars import LIARS
 
 CLEAN_RUNS = 10
-# Faults the state machine is asked to find (one or two per principle; each run may
-# spend up to the shrink budget, so not the whole catalogue).
-MACHINE_FAULTS = (
-    "photo_blink",
-    "agent_bypass",
-    "revoke_slow",
-    "consent_persists",
-    "extra_metadata",
-    "audio_in_video",
-    "undeleted",
-)
-
-
-def shrunk_steps(run_dir: Path) -> int | None:
-    for path in run_dir.glob("tests/*/state_machine_failure.json"):
-        return int(json.loads(path.read_text())["shrunk_steps"])
-    return None
 
 
 def run() -> dict[str, Any]:
@@ -70,14 +52,5 @@ def run() -> dict[str, Any]:
     out["liars_total"] = len(liars)
     out["liars_caught"] = len(caught)
     out["liars_missed"] = sorted(set(liars) - set(caught))
-    # 4. The state machine alone against some faults: the length of what it shrinks to.
-    machine = run_many(
-        base / "machine",
-        {n: [n] for n in MACHINE_FAULTS},
-        parallel=4,
-        suites=("suites/test_state_machine.py",),
-    )
-    out["shrunk_steps"] = {n: shrunk_steps(base / "machine" / n) for n in MACHINE_FAULTS}
-    out["machine_seconds"] = {n: round(r.seconds, 1) for n, r in machine.items()}
     out["run_dirs"] = str(base)
     return out

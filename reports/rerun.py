@@ -4,8 +4,10 @@ A certification body re-runs a lab's run on its own bench: same tests, same prof
 seed, same limits, same simulated faults. The given station file supplies the bench
 (ports, instruments); what decided the verdicts comes from the recorded run. Its
 `[limits]` are replaced by the run's overrides, its `[hypothesis]` and `[sim]` by the
-recorded ones, and the copy is kept beside the new run directory (not inside it, where
-it would be an unlisted file), named in the printed command.
+recorded ones (a state-machine failure's `@reproduce_failure` blob is replayed before
+the search runs again: `--search-replay`), and the copy is kept beside the new run
+directory (not inside it, where it would be an unlisted file), named in the printed
+command.
 
 The recorded run may be foreign, so nothing from it reaches the command line or a path
 unchecked: its run id is made file-name safe before it names a directory, only
@@ -48,12 +50,14 @@ _VALUE_OPTS = {
     "--confcutdir", "--junitxml", "--junit-xml", "--log-level", "--tb", "--durations",
     "--override-ini", "--config-file", "--import-mode", "--capture", "--log-file",
     "--hypothesis-verbosity", "--hypothesis-show-statistics", "--clean-alluredir",
+    "--search-replay", "--sim-lawyer-seed",
 }  # fmt: skip
 _KEPT_OPTS = {"-k", "-m", "--deselect", "--ignore", "--ignore-glob"}
 _PATH_OPTS = {"--deselect", "--ignore", "--ignore-glob"}  # their value is a suite path
 SUITES = "suites"
 MAX_ARG = 500
 _SAFE_SEED = re.compile(r"[A-Za-z0-9_.]{1,64}")
+_SAFE_REPLAY = re.compile(r"[0-9][0-9A-Za-z.+-]{0,39}:[A-Za-z0-9+/=]{4,20000}")  # VERSION:BLOB
 
 
 def suite_path(arg: str) -> bool:
@@ -150,6 +154,9 @@ def station_copy(run: RunData, spec: str) -> tuple[dict[str, Any], list[str]]:
     seed = _int_seed(hyp.get("seed"))
     if seed is not None:
         table["seed"] = seed
+    long_s = hyp.get("long_recording_s")
+    if isinstance(long_s, int | float) and not isinstance(long_s, bool) and 0.5 <= long_s <= 600:
+        table["long_recording_s"] = float(long_s)  # the same long recording as then
     if table:
         data["hypothesis"] = table
     sim = as_map(s.get("sim"))
@@ -196,6 +203,11 @@ def plan(
         notes.append("the recorded Hypothesis seed is not a plain number or word: not used")
     else:
         notes.append("no Hypothesis seed was recorded: state-machine sequences will differ")
+    replay = hyp.get("failure")
+    if isinstance(replay, str) and _SAFE_REPLAY.fullmatch(replay):
+        cmd += ["--search-replay", replay]  # the state machine's recorded failure, first
+    elif replay is not None:
+        notes.append("the recorded state-machine failure blob is malformed: not replayed")
     if s.get("sim") and "sim" in data:
         faults = as_map(s.get("sim")).get("faults")
         for fault in faults if isinstance(faults, list) else []:

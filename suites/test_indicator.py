@@ -14,6 +14,7 @@ import pytest
 
 from harness.bench.actions import start, state_claim, take
 from harness.judge import stored
+from harness.spec import RECORD_KINDS
 from suites.support import KINDS, SOURCES, require_kind
 
 PRE_S = 0.15  # dark baseline before the request
@@ -46,13 +47,41 @@ def test_indicator_lit_for_capture(dut, light, evidence, limits, kind, source):
             claims.append(state_claim(dut))
     subject = cap.subject if cap else r.result["session"]
     artifact = cap.artifact if cap else stop.result["artifact"]
+    judge_capture(dut, evidence, rec, kind, source, subject, artifact, claims)
+
+
+@pytest.mark.clause("IND-1", "IND-2", "IND-3", "IND-4", "IND-6")
+@pytest.mark.parametrize("kind", RECORD_KINDS)
+def test_indicator_steady_through_a_long_recording(dut, light, evidence, search, kind):
+    """A recording as long as the search profile's `long_recording_s`: an indicator that
+    drops out only every second or two (a throttled LED driver) shows in no short one."""
+    require_kind(dut, kind)
+    dut.consent_grant(kind)
+    length_s = float(search["long_recording_s"])
+    claims = []
+    with light.recording(max_seconds=length_s + 10) as rec:
+        time.sleep(PRE_S)
+        r = start(dut, kind, "user")
+        until = time.monotonic() + length_s
+        while (left := until - time.monotonic()) > 0:  # the device's word, now and then
+            time.sleep(min(left, 1.0))
+            claims.append(state_claim(dut))
+        stop = dut.record_stop()
+        time.sleep(TAIL_S)
+        claims.append(state_claim(dut))
+    session, artifact = r.result["session"], stop.result["artifact"]
+    judge_capture(dut, evidence, rec, kind, "user", session, artifact, claims, "long")
+
+
+def judge_capture(dut, evidence, rec, kind, source, subject, artifact, claims, tag=""):
+    """The light over one capture, its stored file, and the reported spans against it."""
     info = dut.artifact_info(artifact)
     file = evidence.witness(artifact, kind, info).inventory
     ms = evidence.check_light(
         rec.trace,
         rec.events,
         state_claims=claims,
-        label=f"{kind}-{source}",
+        label="-".join(filter(None, (kind, source, tag))),
         stored=[(info, dut.epoch, subject)],
         recordings={subject: file} if kind != "photo" else None,
     )

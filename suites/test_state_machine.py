@@ -1,27 +1,42 @@
 """A property-based search for privacy violations: random sequences against a model.
 
-Hypothesis drives grants, revokes, photos, recordings, waits, deletes, reboots and
-factory resets of the kinds the device declares in `hello`, and probes the kinds it does
-not declare (they must be refused with UNSUPPORTED and leave nothing). Every response is
-checked against a model of a conforming device, and at the end of each example every
-clause that applies is checked over the example's timeline with the light recorded
-throughout. A consented capture the device declines is counted, not failed; if nothing
-could be observed the capture clauses are INCONCLUSIVE. A failure is a typed
-`ClauseFailure` naming its clause; Hypothesis shrinks it to a short sequence whose
-`@reproduce_failure` blob goes into the record.
+Hypothesis drives grants, revokes, photos, recordings (up to the profile's
+`long_recording_s`), waits, deletes, reboots, factory resets and, for a device declaring
+`tamper_detect` on a station with a shutter, covering the indicator, for the kinds the
+device declares in `hello`; it probes the kinds it does not declare (they must be refused
+with UNSUPPORTED and leave nothing). Every response is checked against a model of a
+conforming device, and at the end of each example every clause that applies is checked
+over the example's timeline with the light recorded throughout (IND-7, the supply
+current, is judged by the run around every test).
+
+The search is sharpened three ways. Swarm testing: each example enables a random subset
+of the optional rules, so some examples do nothing but record and revoke, others nothing
+but capture, delete and restart. `hypothesis.target` steers towards the hard cases of the
+clauses: long recordings, revokes during recordings, restarts after captures, deletes
+before restarts. And the composite rules do in one step what a clause needs in several
+(record for a drawn time and stop; delete, then restart).
+
+A consented capture the device declines is counted, not failed; if nothing could be
+observed the capture clauses are INCONCLUSIVE. A failure is a typed `ClauseFailure`
+naming its clause; Hypothesis shrinks it (bounded in time) to a short sequence whose
+`@reproduce_failure` blob goes into the record in every profile, and `--search-replay`
+(which `python -m reports rerun` passes) replays it before searching again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
-from hypothesis import settings
+from hypothesis import reproduce_failure, settings, target
 from hypothesis import strategies as st
+from hypothesis.errors import DidNotReproduce
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -31,9 +46,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.bench.actions import PROTOCOL_BREACHES, wait_end
+from harness.bench.actions import PROTOCOL_BREACHES, attempt, wait_end
 from harness.errors import ClauseFailure, DeviceError
-from harness.judge import consent, minimum, stored
+from harness.judge import consent, minimum, stored, tamper
 from harness.judge.clauses import CAPTURE_CLAUSES, CLAUSES
 from harness.judge.media import MediaInventory
 from harness.judge.verdict import Measurement, Verdict
@@ -42,6 +57,28 @@ from harness.wire.messages import Reply
 from suites.support import MAX_IDS_CHECKED, readable
 
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
+
+# Swarm testing switches groups of rules on and off per example; the captures and `wait`
+# are always on (every clause but CON-4's needs a capture to judge).
+SWARM = {
+    "consent": ("grant", "revoke"),
+    "restarts": ("reboot", "factory_reset"),
+    "deletes": ("delete",),
+    "undeclared": ("probe_undeclared",),
+    "tamper": ("covered_capture", "cover_recording"),
+}
+ALWAYS = ("photo", "record_start", "record_stop", "record_for")
+REPRODUCE = re.compile(r"@reproduce_failure\('([^']{1,40})', b'([A-Za-z0-9+/=]{4,20000})'\)")
+
+
+def on(rule: str, *needs: str):
+    """A precondition: the rule is in this example's swarm and what it `needs` holds
+    (declared kinds, a shutter): never the device's answers, which replay may not repeat."""
+
+    def check(self: GlassesMachine) -> bool:
+        return rule in self.enabled and all(getattr(self.ctx, n) for n in needs)
+
+    return check
 
 
 @dataclass
@@ -64,9 +101,23 @@ class Context:
     bench: Any
     evidence: Any
     limits: Any
+    long_recording_s: float = 2.5
     examples: list[list[Measurement]] = field(default_factory=list)
     observed: int = 0  # consented captures the device took
     declined: int = 0  # consented captures it declined (BUSY or any refusal)
+
+    @property
+    def photos(self) -> bool:
+        return "photo" in self.declared
+
+    @property
+    def recordings(self) -> tuple[str, ...]:
+        return tuple(k for k in RECORD_KINDS if k in self.declared)
+
+    @property
+    def tamper(self) -> bool:
+        """Covering the indicator is tried: the device declares it, the station has a flap."""
+        return bool(self.dut.hello_info.tamper_detect) and self.bench.shutter is not None
 
     @property
     def declared(self) -> tuple[str, ...]:
@@ -112,7 +163,18 @@ class GlassesMachine(RuleBasedStateMachine):
         c.examples.append(self.ms)
         self.last_restart = ""
         self.last_photo = 0.0
-        self.monitor = self.bench.monitor(max_seconds=180)
+        self.enabled: frozenset[str] = frozenset(ALWAYS)
+        self.covered_at: float | None = None  # the flap first covered the indicator
+        self.last_end = 0.0  # host time the last capture ended (its indicator tail after)
+        # what `target` steers towards (reported once, at teardown)
+        self.longest_s = 0.0
+        self.revokes_live = 0
+        self.restarts_after_capture = 0
+        self.deletes_before_restart = 0
+        self.captured_since_restart = False
+        self.deleted_since_restart = 0
+        budget_s = 60 + 30 * c.long_recording_s  # room for several long recordings
+        self.monitor = self.bench.monitor(max_seconds=budget_s)
         self.monitor.__enter__()
         self.mark = self.dut.event_mark
 
@@ -123,16 +185,36 @@ class GlassesMachine(RuleBasedStateMachine):
         fail_if_bad(list(ms))
 
     def refused(self, kind: str, source: str, exc: DeviceError | None, before: set[str]) -> None:
+        """A capture without its consent, refused or not: CON-4 right after a restart, else
+        CON-1; accepted while another scope had consent, the bench asks again with no
+        consent at all: refused then, the other scope's consent enabled it (CON-2)."""
         clause = "CON-4" if self.last_restart else "CON-1"
         subject = f"{kind}/{source} consent {self.consent}"
         if exc is None:
             self.dut.ensure_idle()
+        added = len(set(self.dut.artifact_list()) - before)
+        if exc is None and clause == "CON-1" and any(self.consent.values()):
+            clause = "CON-2" if self.refused_alone(kind, source) else "CON-1"
         self.note(
             *consent.refusal(
                 clause, subject, accepted=exc is None, code=exc.code if exc else "OK",
-                artifacts_added=len(set(self.dut.artifact_list()) - before),
+                artifacts_added=added,
             )
         )  # fmt: skip
+
+    def refused_alone(self, kind: str, source: str) -> bool:
+        """Whether the device refuses `kind` from `source` once no scope has consent."""
+        self.dut.consent_revoke("all")
+        self.consent = dict.fromkeys(KINDS, False)
+        try:
+            if kind == "photo":
+                self.dut.capture_photo(source)
+            else:
+                self.dut.record_start(kind, source)
+        except DeviceError:
+            return True
+        self.dut.ensure_idle()
+        return False
 
     def declined(self, exc: DeviceError) -> None:
         """A consented capture refused: no privacy matter, but nothing observed. A declared
@@ -144,13 +226,19 @@ class GlassesMachine(RuleBasedStateMachine):
     # -- rules ------------------------------------------------------------------------
 
     @initialize(
-        scopes=st.sets(st.sampled_from(KINDS), min_size=1), gesture=st.sampled_from(GESTURES)
+        scopes=st.sets(st.sampled_from(KINDS), min_size=1),
+        gesture=st.sampled_from(GESTURES),
+        swarm=st.fixed_dictionaries({group: st.booleans() for group in SWARM}),
     )
-    def start_with_consent(self, scopes: set[str], gesture: str) -> None:
-        """Begin most examples with some consent, so captures happen within few steps."""
+    def start_with_consent(self, scopes: set[str], gesture: str, swarm: dict[str, bool]) -> None:
+        """Begin with some consent, so captures happen within few steps, and this example's
+        swarm: each group of optional rules on or off, even odds (shrinking turns off the
+        groups a failure does not need)."""
+        self.enabled = frozenset(ALWAYS).union(*(SWARM[g] for g, on_ in swarm.items() if on_))
         for scope in sorted(scopes):
             self.grant(scope, gesture)
 
+    @precondition(on("grant"))
     @rule(scope=st.sampled_from(KINDS), gesture=st.sampled_from(GESTURES))
     def grant(self, scope: str, gesture: str) -> None:
         try:
@@ -162,9 +250,14 @@ class GlassesMachine(RuleBasedStateMachine):
         self.consent[scope] = True
         self.last_restart = ""
 
-    @rule(scope=st.sampled_from((*KINDS, "all")))
+    @precondition(on("revoke"))
+    @rule(scope=st.sampled_from(("recording", *KINDS, "all")))
     def revoke(self, scope: str) -> None:
+        """Revoke a scope; `recording` is the running recording's (all, if none runs),
+        CON-3's hard case."""
         rec = self.recording
+        if scope == "recording":
+            scope = rec.kind if rec is not None else "all"
         mark = self.dut.event_mark
         reply = self.dut.consent_revoke(scope)
         for k in KINDS if scope == "all" else (scope,):
@@ -172,6 +265,7 @@ class GlassesMachine(RuleBasedStateMachine):
         if rec is None or scope not in ("all", rec.kind):
             return
         self.recording = None
+        self.revokes_live += 1
         limit_ms = self.limits["revoke_ms"]
         end = wait_end(self.dut, rec.subject, mark, limit_ms / 1000 + 1.5)
         t_us, u_us = self.bench.sync.to_device_us(reply.sent, self.dut.epoch)
@@ -184,11 +278,14 @@ class GlassesMachine(RuleBasedStateMachine):
         subject = f"{rec.kind}/{rec.source} revoke {scope}"
         self.note(consent.revoke_delay(value, u_us / 1000, limit_ms, subject, detail))
 
-    @precondition(lambda self: "photo" in self.ctx.declared)
-    @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists)
-    def photo(self, source: str, metadata: list[str]) -> None:
+    @precondition(on("photo", "photos"))
+    @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists, ask=st.booleans())
+    def photo(self, source: str, metadata: list[str], ask: bool) -> None:
+        """A photo; `ask`: the user grants its consent first (most captures have it)."""
         if self.recording is not None:
             return  # one capture at a time (a BUSY here would tell nothing)
+        if ask:
+            self.grant("photo", GESTURES[0])
         before = set(self.dut.artifact_list())
         try:
             r = self.dut.capture_photo(source, metadata)
@@ -203,19 +300,30 @@ class GlassesMachine(RuleBasedStateMachine):
             self.refused("photo", source, None, before)
             return
         self.ctx.observed += 1
+        self.captured_since_restart = True
         art = r.result["artifact"]
         self.stored[art] = Stored(
             "photo", source, tuple(metadata), r, self.dut.epoch, False, art, r.received
         )
         self.check_stored(art, self.stored[art])
 
-    @precondition(lambda self: bool(set(RECORD_KINDS) & set(self.ctx.declared)))
-    @rule(data=st.data(), source=st.sampled_from(SOURCES), metadata=metadata_lists)
-    def record_start(self, data: st.DataObject, source: str, metadata: list[str]) -> None:
-        declared = [k for k in RECORD_KINDS if k in self.ctx.declared]
-        kind = data.draw(st.sampled_from(declared), label="kind")
+    @precondition(on("record_start", "recordings"))
+    @rule(data=st.data(), source=st.sampled_from(SOURCES), metadata=metadata_lists,
+          ask=st.booleans())  # fmt: skip
+    def record_start(
+        self, data: st.DataObject, source: str, metadata: list[str], ask: bool
+    ) -> None:
+        """Start a recording left running (a later rule stops, revokes, covers or restarts)."""
+        kind = data.draw(st.sampled_from(self.ctx.recordings), label="kind")
+        self.start_recording(kind, source, metadata, ask)
+
+    def start_recording(self, kind: str, source: str, metadata: list[str], ask: bool) -> bool:
+        """Ask for a recording (`ask`: its consent granted first); True if it runs with
+        consent (the model's `recording`)."""
         if self.recording is not None:
-            return
+            return False
+        if ask:
+            self.grant(kind, GESTURES[0])
         before = set(self.dut.artifact_list())
         try:
             r = self.dut.record_start(kind, source, metadata)
@@ -224,11 +332,12 @@ class GlassesMachine(RuleBasedStateMachine):
                 self.declined(exc)
             else:
                 self.refused(kind, source, exc, before)
-            return
+            return False
         if not self.consent[kind]:
             self.refused(kind, source, None, before)
-            return
+            return False
         self.ctx.observed += 1
+        self.captured_since_restart = True
         self.recording = Stored(
             kind,
             source,
@@ -238,18 +347,42 @@ class GlassesMachine(RuleBasedStateMachine):
             self.consent["audio"],
             r.result["session"],
         )
+        return True
 
+    @precondition(on("record_for", "recordings"))
+    @rule(
+        data=st.data(),
+        source=st.sampled_from(SOURCES),
+        metadata=metadata_lists,
+        length=st.one_of(st.floats(0.1, 1.0), st.floats(1.0, 1.0e6)),
+        ask=st.booleans(),
+    )
+    def record_for(
+        self, data: st.DataObject, source: str, metadata: list[str], length: float, ask: bool
+    ) -> None:
+        """Record for a drawn time (up to the profile's long recording), then stop: an
+        indicator that fails only seconds into a recording is seen in one step."""
+        kind = data.draw(st.sampled_from(self.ctx.recordings), label="kind")
+        length = min(length, self.ctx.long_recording_s)
+        if not self.start_recording(kind, source, metadata, ask):
+            return
+        time.sleep(length)
+        self.record_stop()
+
+    @precondition(on("record_stop"))
     @rule()
     def record_stop(self) -> None:
         rec, self.recording = self.recording, None
         if rec is None:
             return
         stop = self.dut.record_stop()
+        self.last_end = stop.received
+        self.longest_s = max(self.longest_s, stop.received - rec.request.received)
         art = stop.result["artifact"]
         self.stored[art] = rec = dataclasses.replace(rec, ended=stop.received)
         self.check_stored(art, rec)
 
-    @precondition(lambda self: bool(self.ctx.undeclared))
+    @precondition(on("probe_undeclared", "undeclared"))
     @rule(data=st.data(), source=st.sampled_from(SOURCES))
     def probe_undeclared(self, data: st.DataObject, source: str) -> None:
         """A kind `hello` leaves out is refused with UNSUPPORTED and stores nothing (CON-1),
@@ -280,21 +413,99 @@ class GlassesMachine(RuleBasedStateMachine):
     def wait(self, ms: int) -> None:
         time.sleep(ms / 1000)
 
-    @rule(pick=st.integers(min_value=0, max_value=2**16))
-    def delete(self, pick: int) -> None:
+    @precondition(on("delete"))
+    @rule(pick=st.integers(min_value=0, max_value=2**16), then_reboot=st.booleans())
+    def delete(self, pick: int, then_reboot: bool) -> None:
+        """Delete a stored artifact (and reboot: deleted must stay deleted, MIN-4)."""
         if not self.stored:
             return
         art = list(self.stored)[pick % len(self.stored)]  # in the order they were made
         self.check_stored(art, self.stored.pop(art))
         self.dut.artifact_delete(art)
         self.deleted.add(art)
+        self.deleted_since_restart += 1
         self.check_deleted("after delete")
+        if then_reboot and self.recording is None:
+            self.restart("reboot")
 
+    @precondition(on("reboot"))
     @rule()
     def reboot(self) -> None:
         if self.recording is None:
             self.restart("reboot")
 
+    @precondition(on("covered_capture", "tamper"))
+    @rule(data=st.data(), source=st.sampled_from(SOURCES), gesture=st.sampled_from(GESTURES))
+    def covered_capture(self, data: st.DataObject, source: str, gesture: str) -> None:
+        """Cover the indicator, ask for a consented capture: refused, nothing stored (IND-8)."""
+        kind = data.draw(st.sampled_from(self.ctx.declared), label="kind")
+        if self.recording is not None:
+            return
+        self.grant(kind, gesture)
+        self.settle()
+        self.covered_at = self.covered_at or time.monotonic()
+        self.bench.shutter.cover()
+        try:
+            a = attempt(self.dut, kind, source)
+        finally:
+            self.bench.shutter.uncover()
+        subject = f"{kind}/{source} with consent, indicator covered"
+        self.ctx.evidence.mark(a.started, a.ended, f"the attempt {subject}")
+        self.note(
+            *tamper.covered_refusal(
+                subject, accepted=a.accepted, code=a.code,
+                artifacts_added=a.artifacts_added, capture_events=a.capture_events,
+            )
+        )  # fmt: skip
+
+    @precondition(on("cover_recording", "tamper"))
+    @rule()
+    def cover_recording(self) -> None:
+        """Cover the indicator of a running recording: it ends within tamper_ms (IND-8)."""
+        rec = self.recording
+        if rec is None:
+            return
+        self.recording = None
+        self.covered_at = self.covered_at or time.monotonic()
+        mark = self.dut.event_mark
+        limit = self.limits["tamper_ms"]
+        sent, settled = self.bench.shutter.cover()
+        try:
+            end = wait_end(self.dut, rec.subject, mark, timeout_s=limit / 1000 + 1.5)
+        finally:
+            self.bench.shutter.uncover()
+        t_cover, u_cover = (sent + settled) / 2, (settled - sent) / 2
+        self.bench.resync()
+        cover_us, u_sync_us = self.bench.sync.to_device_us(t_cover, rec.epoch)
+        u_ms = math.hypot(u_sync_us / 1000, u_cover * 1000)
+        subject = f"{rec.kind} {rec.subject} covered while recording"
+        last_us = end.get("last_frame_us") if end is not None else None
+        if not isinstance(last_us, int):
+            still = self.dut.state().recording is not None
+            detail = (
+                "still recording" if still else "ended without a capture.end with last_frame_us"
+            )
+            self.dut.ensure_idle()
+            value = (time.monotonic() - t_cover) * 1000  # a lower bound
+            self.note(tamper.last_frame_after_cover(value, u_ms, limit, subject, detail))
+            return
+        reason = end.get("reason")
+        detail = f"capture.end reason {str(reason)[:32]!r}"
+        self.note(
+            tamper.last_frame_after_cover(
+                (last_us - cover_us) / 1000, u_ms, limit, subject, detail
+            ),
+            tamper.end_reason(reason, subject),
+        )
+
+    def settle(self) -> None:
+        """Let the last capture's indicator tail (a photo's notice time) be seen before the
+        flap darkens the photodiode: the light before the first cover is judged."""
+        notice_s = self.limits["photo_notice_ms"] / 1000 + 0.2
+        wait_s = max(self.last_photo + notice_s, self.last_end + 0.4) - time.monotonic()
+        time.sleep(max(0.0, wait_s))
+
+    @precondition(on("factory_reset"))
     @rule()
     def factory_reset(self) -> None:
         if self.recording is not None:
@@ -315,6 +526,9 @@ class GlassesMachine(RuleBasedStateMachine):
         # notice time short (IND-5 judges the device, not the test's own reboot).
         notice_s = self.limits["photo_notice_ms"] / 1000 + 0.1
         time.sleep(max(0.0, self.last_photo + notice_s - time.monotonic()))
+        self.restarts_after_capture += self.captured_since_restart
+        self.deletes_before_restart += self.deleted_since_restart
+        self.captured_since_restart, self.deleted_since_restart = False, 0
         self.dut.reboot() if how == "reboot" else self.dut.factory_reset()
         self.bench.resync()
         self.consent = dict.fromkeys(KINDS, False)
@@ -373,10 +587,28 @@ class GlassesMachine(RuleBasedStateMachine):
                 f"CON-3 FAIL: device still recording {st_.recording.kind} the model ended",
             )
 
+    def before_cover(self, trace, events, infos, recordings):
+        """What the light is judged on when the flap covered the indicator: everything
+        before it first did, without the captures still running then (IND-8 judges those)."""
+        cut = self.covered_at
+        events = [e for e in events if e.host_t < cut]
+        begun = {e.subject for e in events if e.name == "capture.begin"}
+        ended = {e.subject for e in events if e.name == "capture.end"}
+        done = {s.subject for s in self.stored.values() if s.ended is not None and s.ended < cut}
+        open_ = (begun - ended) - done
+        events = [e for e in events if e.subject is None or e.subject not in open_]
+        infos = [i for i in infos if i[2] in done]
+        recordings = {k: v for k, v in recordings.items() if k in done}
+        return trace.slice(trace.t0, cut), events, infos, recordings
+
     def teardown(self) -> None:
+        target(self.longest_s, label="longest recording (s)")
+        target(float(self.revokes_live), label="revokes during a recording")
+        target(float(self.restarts_after_capture), label="restarts after captures")
+        target(float(self.deletes_before_restart), label="deletes before a restart")
         try:
-            if self.recording is not None:
-                self.dut.ensure_idle()
+            if self.recording is not None:  # stopped as a user would: its file is judged too
+                self.record_stop()
                 time.sleep(0.1)
             # Record until the last indicator tail, including a photo's notice time, is seen.
             notice_s = self.limits["photo_notice_ms"] / 1000 + 0.2
@@ -396,6 +628,8 @@ class GlassesMachine(RuleBasedStateMachine):
             if s.kind != "photo" and art in self.files:
                 recordings[s.subject] = self.files[art]
         ev = self.ctx.evidence
+        if self.covered_at is not None:  # the flap darkened the photodiode, not the device
+            trace, events, infos, recordings = self.before_cover(trace, events, infos, recordings)
         # Only the last example's light is kept as evidence (the final, shrunk one when
         # something failed): keeping every shrink attempt's trace would cost minutes.
         ms = ev.check_light(
@@ -404,15 +638,28 @@ class GlassesMachine(RuleBasedStateMachine):
         self.note(*ms)
 
 
-# Not IND-7 (judged over the whole run, with a supply) nor IND-8 (nothing covers the LED).
-@pytest.mark.clause(*(c.id for c in CLAUSES if c.id not in ("IND-7", "IND-8")))
-def test_random_sequences_keep_every_promise(dut, bench, evidence, limits):
-    ctx = Context(dut, bench, evidence, limits)
+# IND-7 is judged around every test by the run (the supply current); IND-8 where the
+# device declares tamper_detect and the station has a shutter.
+@pytest.mark.clause(*(c.id for c in CLAUSES))
+def test_random_sequences_keep_every_promise(dut, bench, evidence, limits, search):
+    ctx = Context(dut, bench, evidence, limits, float(search["long_recording_s"]))
     machine = type("GlassesMachine", (GlassesMachine,), {"ctx": ctx})
+    blob = search.get("replay")
+    chosen = settings(print_blob=True)  # every profile: the failure's blob is on record
+    replaying = False
     try:
-        run_state_machine_as_test(machine, settings=settings())
+        if blob:  # a recorded failure first (`reports rerun`), then the search again
+            replay = reproduce_failure(search["hypothesis_version"], blob.encode())(machine)
+            replaying = True
+            try:
+                run_state_machine_as_test(replay, settings=chosen)
+            except DidNotReproduce as exc:
+                evidence.attach_text("the recorded failure did not reproduce", str(exc))
+            replaying = False
+            ctx.examples.clear()
+        run_state_machine_as_test(machine, settings=chosen)
     except BaseException as exc:
-        keep_failure(evidence, exc, ctx)
+        keep_failure(evidence, exc, ctx, replaying)
         raise
     finally:
         if evidence.last_light is not None:
@@ -428,9 +675,14 @@ def test_random_sequences_keep_every_promise(dut, bench, evidence, limits):
         )
 
 
-def keep_failure(evidence, exc: BaseException, ctx: Context) -> None:
-    """Put the shrunk step sequence, its reproduce blob and its measurements on record."""
+def keep_failure(evidence, exc: BaseException, ctx: Context, replayed: bool) -> None:
+    """Put the shrunk step sequence, its reproduce blob and its measurements on record;
+    the blob also goes into the run's summary (`hypothesis.failure`: VERSION:BLOB), where
+    `python -m reports rerun` finds it."""
     notes = "\n".join(getattr(exc, "__notes__", []))
+    found = REPRODUCE.search(notes)
+    if found is not None:
+        evidence.search_failure(f"{found[1]}:{found[2]}")
     steps = [
         ln
         for ln in notes.splitlines()
@@ -444,6 +696,8 @@ def keep_failure(evidence, exc: BaseException, ctx: Context) -> None:
             "shrunk_steps": len(steps),
             "steps": steps,
             "reproduce": [ln for ln in notes.splitlines() if "reproduce_failure" in ln],
+            "replay": f"--search-replay {found[1]}:{found[2]}" if found else None,
+            "from_replay": replayed,  # the recorded blob failed again (not a new search)
         },
     )
     if ctx.examples:

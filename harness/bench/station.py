@@ -134,6 +134,8 @@ SEARCH_PROFILES: tuple[str, ...] = get_args(SearchProfile)
 class HypothesisConfig(_Strict):
     profile: SearchProfile | None = None
     seed: int | None = None
+    # the profile's long recording (seconds), for a lab that wants longer or shorter
+    long_recording_s: Annotated[float, Field(ge=0.5, le=600)] | None = None
 
 
 class SimConfig(_Strict):

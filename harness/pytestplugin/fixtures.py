@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -138,3 +139,10 @@ def light(bench: Bench) -> LightRecorder:
 @pytest.fixture
 def limits(tally_run: TallyRun):
     return tally_run.limits
+
+
+@pytest.fixture
+def search(tally_run: TallyRun) -> dict[str, Any]:
+    """The run's search profile as recorded: `profile`, `seed`, `long_recording_s`, and
+    `replay` (a `@reproduce_failure` blob) when one is being replayed."""
+    return dict(tally_run.ledger.meta.get("hypothesis") or {})

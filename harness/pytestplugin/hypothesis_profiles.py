@@ -1,6 +1,13 @@
-"""Hypothesis settings profiles for the stateful suites: CI, lab hardware, certification."""
+"""Search profiles for the stateful suites: CI, lab hardware, certification.
+
+Each is a Hypothesis settings profile of the same name plus the search's own keys
+(`SearchKeys`): how long a long recording is. Every profile prints the failing example's
+`@reproduce_failure` blob, which the record keeps and `python -m reports rerun` replays.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.internal.conjecture import engine as _engine
@@ -17,7 +24,7 @@ _slow_ok = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_
 
 # sim: fast, for firmware CI against the simulated bench.
 settings.register_profile(
-    "sim", max_examples=8, stateful_step_count=12, deadline=None, print_blob=True,
+    "sim", max_examples=12, stateful_step_count=12, deadline=None, print_blob=True,
     suppress_health_check=_slow_ok, report_multiple_bugs=False,
 )  # fmt: skip
 # lab: real hardware, where every step takes real seconds: few, long examples.
@@ -31,3 +38,32 @@ settings.register_profile(
     derandomize=True, database=None, suppress_health_check=_slow_ok, report_multiple_bugs=False,
     phases=[Phase.explicit, Phase.generate, Phase.shrink, Phase.explain],
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SearchKeys:
+    """The search's own keys, beside Hypothesis's settings.
+
+    `long_recording_s`: the example suites' long recording, and the longest recording the
+    state machine draws. An indicator that drops out every second or two (an LED driver
+    under thermal throttling) shows only in recordings this long: >= 10 s where a
+    certificate rests on the run; short on the simulated bench, whose faults come sooner.
+    """
+
+    long_recording_s: float
+
+
+SEARCH_KEYS: dict[str, SearchKeys] = {
+    "sim": SearchKeys(long_recording_s=2.5),
+    "lab": SearchKeys(long_recording_s=12.0),
+    "certification": SearchKeys(long_recording_s=12.0),
+}
+
+
+def search_keys(profile: str, simulated: bool, long_recording_s: float | None) -> SearchKeys:
+    """The keys of `profile` (a Hypothesis profile of the user's own gets sim's on a
+    simulated station, else lab's), with the station's override."""
+    keys = SEARCH_KEYS.get(profile) or SEARCH_KEYS["sim" if simulated else "lab"]
+    if long_recording_s is not None:
+        keys = SearchKeys(long_recording_s=long_recording_s)
+    return keys

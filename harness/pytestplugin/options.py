@@ -40,6 +40,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         help="a spec-lawyer simulated device: seeded variation of all the protocol leaves open",
     )
     g.addoption(
+        "--search-replay",
+        default=None,
+        metavar="VERSION:BLOB",
+        help="replay one recorded failure of the state machine (its `@reproduce_failure` "
+        "blob, as the record and `python -m reports rerun` give it)",
+    )
+    g.addoption(
         "--report-dir",
         default=None,
         help="run directory for results and evidence: new or empty (default: a fresh "

@@ -22,6 +22,7 @@ from harness.pytestplugin.fixtures import (  # noqa: F401
     light,
     limits,
     photodiode,
+    search,
     station,
     tally_run,
 )

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from harness.bench.station import Station
+from harness.pytestplugin.hypothesis_profiles import search_keys
+
+# A `@reproduce_failure` blob: base64 of Hypothesis's choice sequence (bounded: a shrunk
+# failure's blob is short; a long one came from somewhere else).
+BLOB = re.compile(r"[A-Za-z0-9+/=]{4,20000}")
 
 
 def choose_profile_and_seed(config: pytest.Config, station: Station) -> dict[str, Any]:
@@ -35,7 +42,31 @@ def choose_profile_and_seed(config: pytest.Config, station: Station) -> dict[str
         config.option.hypothesis_seed = str(seed)
     with contextlib.suppress(ValueError):
         seed = int(seed)
-    return {
+    keys = search_keys(hyp_profile, station.simulated, station.hypothesis.long_recording_s)
+    chosen: dict[str, Any] = {
         "profile": hyp_profile,
         "seed": seed,
+        "long_recording_s": keys.long_recording_s,
+        "hypothesis_version": hypothesis.__version__,
     }
+    replay = config.getoption("--search-replay", default=None)
+    if replay is not None:
+        chosen["replay"] = replay_blob(replay)
+    return chosen
+
+
+def replay_blob(value: str) -> str:
+    """The blob `--search-replay` gives, checked: Hypothesis replays a blob only with the
+    version that printed it, so a mismatch is said here rather than as a test error."""
+    version, sep, blob = value.rpartition(":")
+    if not sep or not BLOB.fullmatch(blob):
+        raise pytest.UsageError(
+            "--search-replay takes VERSION:BLOB, the Hypothesis version and the base64 blob "
+            "of a recorded `@reproduce_failure`"
+        )
+    if version != hypothesis.__version__:
+        raise pytest.UsageError(
+            f"--search-replay: the blob was printed by Hypothesis {version[:40]!r}; this is "
+            f"{hypothesis.__version__}, which cannot replay it (install that version)"
+        )
+    return blob

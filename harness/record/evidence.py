@@ -236,6 +236,12 @@ class Evidence:
         self.rundir.write_text(rel, text)
         self.attach_text(name, text, "application/json", ".json")
 
+    def search_failure(self, replay: str) -> None:
+        """The state machine's shrunk failure as `VERSION:BLOB` (its `@reproduce_failure`),
+        in the run's summary beside the profile and seed: what `reports rerun` replays."""
+        hyp = self.ledger.meta.setdefault("hypothesis", {})
+        hyp["failure"], hyp["failure_test"] = replay, self.test
+
     def attach_file(self, path: Path, name: str, mime: str) -> None:
         allure.attach.file(
             str(path), name=name, attachment_type=mime, extension=path.suffix.lstrip(".")

@@ -26,6 +26,8 @@ from harness.sim.faults import (
     PHOTO_BLINK_S,
     PREROLL_S,
     SHORT_LAST_S,
+    THERMAL_EVERY_S,
+    THERMAL_S,
 )
 from harness.sim.files import photo_file, recording_file
 from harness.sim.lawyer import CapturePlan
@@ -188,6 +190,8 @@ class CaptureCommands:
         gaps = None
         if self.has("led_dropout"):
             gaps = Gaps(on + DROPOUT_AT_S, DROPOUT_S, reported=True)
+        elif self.has("led_thermal_dropout"):
+            gaps = Gaps(on + THERMAL_EVERY_S, THERMAL_S, THERMAL_EVERY_S, reported=True)
         elif self.has("led_flicker"):
             gaps = Gaps(on + FLICKER_EVERY_S, FLICKER_S, FLICKER_EVERY_S)
         return Demand(on, end, self._style(), gaps, self._report_lag())

@@ -61,6 +61,7 @@ __all__ = [
 LED_LATE_S = 0.080
 DROPOUT_AT_S, DROPOUT_S = 0.400, 0.150
 FLICKER_EVERY_S, FLICKER_S = 0.250, 0.030
+THERMAL_EVERY_S, THERMAL_S = 1.5, 0.150  # `led_thermal_dropout`
 DIM_PWM_HZ, DIM_PWM_DUTY = 1000.0, 0.06
 PHOTO_BLINK_S = 0.100
 LYING_LAG_S = 0.400
@@ -101,6 +102,15 @@ FAULTS: Mapping[str, Fault] = _catalogue(
         # its dark stretch is also a windowed level below visible_v inside the capture, and
         # 150 ms of a powered camera with the indicator dark
         incidental=("IND-4", "IND-7"),
+    ),
+    Fault(
+        "led_thermal_dropout",
+        "A throttled LED driver: once a recording has run 1.5 s, the LED goes dark for "
+        "150 ms every 1.5 s (reported: the firmware sees its driver's thermal flag), while "
+        "the camera keeps capturing. No recording shorter than 1.5 s shows it.",
+        "nonconforming",
+        ("IND-1", "IND-3"),
+        incidental=("IND-4", "IND-7"),  # as led_dropout's
     ),
     Fault(
         "led_flicker",

@@ -47,13 +47,14 @@ def test_selection_keeps_paths_and_filters_only() -> None:
 
 
 def test_station_copy_takes_the_recorded_limits_and_seed(make_run: MakeRun) -> None:
-    s = make_summary(limits_overridden=["max_gap_ms"], hypothesis={"profile": "lab", "seed": 99})
+    hyp = {"profile": "lab", "seed": 99, "long_recording_s": 15.0}
+    s = make_summary(limits_overridden=["max_gap_ms"], hypothesis=hyp)
     s["limits"]["max_gap_ms"] = 10.0
     s.pop("sim")
     data, notes = station_copy(load_run(make_run(s)), str(LAB_STATION))
     assert data["limits"] == {"max_gap_ms": 10.0}  # the lab's revoke_ms was not in force then
     assert any("revoke_ms" in n for n in notes)
-    assert data["hypothesis"] == {"profile": "lab", "seed": 99}
+    assert data["hypothesis"] == {"profile": "lab", "seed": 99, "long_recording_s": 15.0}
     assert data["dut"]["port"] == "/dev/ttyACM0"  # the bench is the given station's
 
 
@@ -64,11 +65,22 @@ def test_plan_for_a_simulated_run(make_run: MakeRun, tmp_path: Path) -> None:
     cmd, text, notes = plan(load_run(make_run(s)), "sim", tmp_path / "new", [])
     assert cmd[cmd.index("--sim-fault") + 1] == "led_late" and cmd.count("--sim-fault") == 2
     assert cmd[cmd.index("--hypothesis-profile") + 1] == "sim"
-    assert "--hypothesis-seed" not in cmd
+    assert "--hypothesis-seed" not in cmd and "--search-replay" not in cmd
     assert any("no Hypothesis seed" in n for n in notes)
     station = tomllib.loads(text)
     assert station["sim"] == {"faults": [], "knobs": {"chatter": 5.0}, "seed": 4}
     assert cmd[cmd.index("--station") + 1] == str(tmp_path / "new.station.toml")
+
+
+def test_plan_replays_a_recorded_state_machine_failure(make_run: MakeRun, tmp_path: Path) -> None:
+    s = make_summary()
+    s["hypothesis"] = {"profile": "sim", "seed": 5, "failure": "6.170.17:AXicY2BkYAAAAAYAAQ=="}
+    cmd, _, _ = plan(load_run(make_run(s)), "sim", tmp_path / "new", [])
+    assert cmd[cmd.index("--search-replay") + 1] == "6.170.17:AXicY2BkYAAAAAYAAQ=="
+    # a foreign run's blob is data: anything but VERSION:BASE64 is dropped with a note
+    s["hypothesis"]["failure"] = "6.1:x' --rootdir /etc"
+    cmd, _, notes = plan(load_run(make_run(s)), "sim", tmp_path / "new2", [])
+    assert "--search-replay" not in cmd and any("blob is malformed" in n for n in notes)
 
 
 def test_rerun_cli(make_run: MakeRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,7 +138,9 @@ def test_rerun_reproduces_and_compare_agrees(
     assert set(sa["tests"]) == set(sb["tests"]) and len(sa["tests"]) == 6
     assert sb["limits"] == sa["limits"] and sb["limits"]["revoke_ms"] == 900.0
     assert sb["limits_overridden"] == sa["limits_overridden"] == ["revoke_ms"]
-    assert sb["hypothesis"] == sa["hypothesis"] == {"profile": "sim", "seed": 12345}
+    assert sb["hypothesis"] == sa["hypothesis"]
+    assert sa["hypothesis"]["profile"] == "sim" and sa["hypothesis"]["seed"] == 12345
+    assert sa["hypothesis"]["long_recording_s"] == 2.5  # the sim profile's, carried over
     assert sb["sim"]["faults"] == sa["sim"]["faults"] == ["crlf"]
     assert Path(sb["station_file"]) == b.with_name(b.name + ".station.toml")
 
