@@ -589,16 +589,21 @@ class GlassesMachine(RuleBasedStateMachine):
 
     def before_cover(self, trace, events, infos, recordings):
         """What the light is judged on when the flap covered the indicator: everything
-        before it first did, without the captures still running then (IND-8 judges those)."""
+        before it first did, without the captures whose light was still to be seen then
+        (a running recording, IND-8's; a photo inside its notice time)."""
         cut = self.covered_at
+        notice_s = self.limits["photo_notice_ms"] / 1000 + 0.2  # a photo's tail must be seen
         events = [e for e in events if e.host_t < cut]
-        begun = {e.subject for e in events if e.name == "capture.begin"}
-        ended = {e.subject for e in events if e.name == "capture.end"}
-        done = {s.subject for s in self.stored.values() if s.ended is not None and s.ended < cut}
-        open_ = (begun - ended) - done
-        events = [e for e in events if e.subject is None or e.subject not in open_]
-        infos = [i for i in infos if i[2] in done]
-        recordings = {k: v for k, v in recordings.items() if k in done}
+        kind = {e.subject: e.get("kind") for e in events if e.name == "capture.begin"}
+        ended = {e.subject: e.host_t for e in events if e.name == "capture.end"}
+        seen = {
+            subject
+            for subject, t in ended.items()
+            if t + (notice_s if kind.get(subject) == "photo" else 0.4) < cut
+        }
+        events = [e for e in events if e.subject is None or e.subject in seen]
+        infos = [i for i in infos if i[2] in seen]
+        recordings = {k: v for k, v in recordings.items() if k in seen}
         return trace.slice(trace.t0, cut), events, infos, recordings
 
     def teardown(self) -> None:
