@@ -14,8 +14,8 @@ from hypothesis.internal.conjecture import engine as _engine
 
 # Every example on a bench runs in real time (captures, reboots), so an unbounded shrink
 # could hold a jig for an hour. Hypothesis bounds shrinking by wall time; this internal
-# constant (default 300 s) is the only knob for it. 120 s still shrinks typical
-# failures to a handful of steps on the simulated bench.
+# constant (default 300 s) is the only knob for it, set from the profile's
+# `shrink_budget_s` when the run starts (`apply`).
 SHRINK_BUDGET_S = 120
 _engine.MAX_SHRINKING_SECONDS = SHRINK_BUDGET_S
 
@@ -24,7 +24,7 @@ _slow_ok = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_
 
 # sim: fast, for firmware CI against the simulated bench.
 settings.register_profile(
-    "sim", max_examples=12, stateful_step_count=12, deadline=None, print_blob=True,
+    "sim", max_examples=15, stateful_step_count=12, deadline=None, print_blob=True,
     suppress_health_check=_slow_ok, report_multiple_bugs=False,
 )  # fmt: skip
 # lab: real hardware, where every step takes real seconds: few, long examples.
@@ -51,12 +51,18 @@ class SearchKeys:
     """
 
     long_recording_s: float
+    # How long shrinking a failure may take: its first big cuts (whole steps) come within
+    # seconds; on a real jig, where a certificate rests on the replay, it may take longer.
+    shrink_budget_s: float = 300.0
+
+    def apply(self) -> None:
+        _engine.MAX_SHRINKING_SECONDS = self.shrink_budget_s
 
 
 SEARCH_KEYS: dict[str, SearchKeys] = {
-    "sim": SearchKeys(long_recording_s=2.5),
-    "lab": SearchKeys(long_recording_s=12.0),
-    "certification": SearchKeys(long_recording_s=12.0),
+    "sim": SearchKeys(long_recording_s=2.5, shrink_budget_s=30.0),
+    "lab": SearchKeys(long_recording_s=12.0, shrink_budget_s=300.0),
+    "certification": SearchKeys(long_recording_s=12.0, shrink_budget_s=600.0),
 }
 
 
@@ -65,5 +71,5 @@ def search_keys(profile: str, simulated: bool, long_recording_s: float | None) -
     simulated station, else lab's), with the station's override."""
     keys = SEARCH_KEYS.get(profile) or SEARCH_KEYS["sim" if simulated else "lab"]
     if long_recording_s is not None:
-        keys = SearchKeys(long_recording_s=long_recording_s)
+        keys = SearchKeys(long_recording_s, keys.shrink_budget_s)
     return keys

@@ -43,10 +43,12 @@ def choose_profile_and_seed(config: pytest.Config, station: Station) -> dict[str
     with contextlib.suppress(ValueError):
         seed = int(seed)
     keys = search_keys(hyp_profile, station.simulated, station.hypothesis.long_recording_s)
+    keys.apply()
     chosen: dict[str, Any] = {
         "profile": hyp_profile,
         "seed": seed,
         "long_recording_s": keys.long_recording_s,
+        "shrink_budget_s": keys.shrink_budget_s,
         "hypothesis_version": hypothesis.__version__,
     }
     replay = config.getoption("--search-replay", default=None)
