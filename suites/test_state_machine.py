@@ -9,12 +9,14 @@ conforming device, and at the end of each example every clause that applies is c
 over the example's timeline with the light recorded throughout (IND-7, the supply
 current, is judged by the run around every test).
 
-The search is sharpened three ways. Swarm testing: each example enables a random subset
-of the optional rules, so some examples do nothing but record and revoke, others nothing
-but capture, delete and restart. `hypothesis.target` steers towards the hard cases of the
-clauses: long recordings, revokes during recordings, restarts after captures, deletes
-before restarts. And the composite rules do in one step what a clause needs in several
-(record for a drawn time and stop; delete, then restart).
+The search is sharpened three ways. Swarm testing: Hypothesis's stateful runner enables
+a random subset of the rules in each example (its feature flags), so some examples do
+nothing but record and revoke, others nothing but capture, delete and restart. Composite
+rules do in one step what a clause needs in several (record for a drawn time, up to the
+profile's long recording, and stop; record, then revoke or cover; delete, then reboot; a
+capture with its consent, and a video's audio consent, set up first; idle as long as a
+long recording). And `hypothesis.target` steers towards the hard cases: long recordings,
+revokes during recordings, restarts after captures, deletes before restarts.
 
 A consented capture the device declines is counted, not failed; if nothing could be
 observed the capture clauses are INCONCLUSIVE. A failure is a typed `ClauseFailure`
@@ -57,26 +59,22 @@ from harness.wire.messages import Reply
 from suites.support import MAX_IDS_CHECKED, readable
 
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
+# How a capture's consent is set up, simplest first (what shrinking goes to): granted just
+# before (what a user does), granted with the microphone's too (a video may then carry
+# audio), or left as the sequence made it (so refusals are tried).
+CONSENT_PLANS = ("grant", "grant with audio", "as is")
+# A recording's length: the profile's long recording first (a fault seconds in), short.
+LENGTHS = ("long", "short", "one second")
 
-# Swarm testing switches groups of rules on and off per example; the captures and `wait`
-# are always on (every clause but CON-4's needs a capture to judge).
-SWARM = {
-    "consent": ("grant", "revoke"),
-    "restarts": ("reboot", "factory_reset"),
-    "deletes": ("delete",),
-    "undeclared": ("probe_undeclared",),
-    "tamper": ("covered_capture", "cover_recording"),
-}
-ALWAYS = ("photo", "record_start", "record_stop", "record_for")
 REPRODUCE = re.compile(r"@reproduce_failure\('([^']{1,40})', b'([A-Za-z0-9+/=]{4,20000})'\)")
 
 
-def on(rule: str, *needs: str):
-    """A precondition: the rule is in this example's swarm and what it `needs` holds
-    (declared kinds, a shutter): never the device's answers, which replay may not repeat."""
+def needs(*what: str):
+    """A precondition on what `hello` declared and the station has (declared kinds, a
+    shutter): never on the device's answers, which a replay may not repeat."""
 
     def check(self: GlassesMachine) -> bool:
-        return rule in self.enabled and all(getattr(self.ctx, n) for n in needs)
+        return all(getattr(self.ctx, n) for n in what)
 
     return check
 
@@ -163,7 +161,6 @@ class GlassesMachine(RuleBasedStateMachine):
         c.examples.append(self.ms)
         self.last_restart = ""
         self.last_photo = 0.0
-        self.enabled: frozenset[str] = frozenset(ALWAYS)
         self.covered_at: float | None = None  # the flap first covered the indicator
         self.last_end = 0.0  # host time the last capture ended (its indicator tail after)
         # what `target` steers towards (reported once, at teardown)
@@ -228,17 +225,12 @@ class GlassesMachine(RuleBasedStateMachine):
     @initialize(
         scopes=st.sets(st.sampled_from(KINDS), min_size=1),
         gesture=st.sampled_from(GESTURES),
-        swarm=st.fixed_dictionaries({group: st.booleans() for group in SWARM}),
     )
-    def start_with_consent(self, scopes: set[str], gesture: str, swarm: dict[str, bool]) -> None:
-        """Begin with some consent, so captures happen within few steps, and this example's
-        swarm: each group of optional rules on or off, even odds (shrinking turns off the
-        groups a failure does not need)."""
-        self.enabled = frozenset(ALWAYS).union(*(SWARM[g] for g, on_ in swarm.items() if on_))
+    def start_with_consent(self, scopes: set[str], gesture: str) -> None:
+        """Begin with some consent, so captures happen within few steps."""
         for scope in sorted(scopes):
             self.grant(scope, gesture)
 
-    @precondition(on("grant"))
     @rule(scope=st.sampled_from(KINDS), gesture=st.sampled_from(GESTURES))
     def grant(self, scope: str, gesture: str) -> None:
         try:
@@ -250,7 +242,6 @@ class GlassesMachine(RuleBasedStateMachine):
         self.consent[scope] = True
         self.last_restart = ""
 
-    @precondition(on("revoke"))
     @rule(scope=st.sampled_from(("recording", *KINDS, "all")))
     def revoke(self, scope: str) -> None:
         """Revoke a scope; `recording` is the running recording's (all, if none runs),
@@ -278,14 +269,14 @@ class GlassesMachine(RuleBasedStateMachine):
         subject = f"{rec.kind}/{rec.source} revoke {scope}"
         self.note(consent.revoke_delay(value, u_us / 1000, limit_ms, subject, detail))
 
-    @precondition(on("photo", "photos"))
-    @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists, ask=st.booleans())
-    def photo(self, source: str, metadata: list[str], ask: bool) -> None:
-        """A photo; `ask`: the user grants its consent first (most captures have it)."""
+    @precondition(needs("photos"))
+    @rule(source=st.sampled_from(SOURCES), metadata=metadata_lists,
+          plan=st.sampled_from(CONSENT_PLANS))  # fmt: skip
+    def photo(self, source: str, metadata: list[str], plan: str) -> None:
+        """A photo, its consent set up by `plan`."""
         if self.recording is not None:
             return  # one capture at a time (a BUSY here would tell nothing)
-        if ask:
-            self.grant("photo", GESTURES[0])
+        self.prepare("photo", plan)
         before = set(self.dut.artifact_list())
         try:
             r = self.dut.capture_photo(source, metadata)
@@ -307,23 +298,35 @@ class GlassesMachine(RuleBasedStateMachine):
         )
         self.check_stored(art, self.stored[art])
 
-    @precondition(on("record_start", "recordings"))
+    @precondition(needs("recordings"))
     @rule(data=st.data(), source=st.sampled_from(SOURCES), metadata=metadata_lists,
-          ask=st.booleans())  # fmt: skip
+          plan=st.sampled_from(CONSENT_PLANS))  # fmt: skip
     def record_start(
-        self, data: st.DataObject, source: str, metadata: list[str], ask: bool
+        self, data: st.DataObject, source: str, metadata: list[str], plan: str
     ) -> None:
         """Start a recording left running (a later rule stops, revokes, covers or restarts)."""
         kind = data.draw(st.sampled_from(self.ctx.recordings), label="kind")
-        self.start_recording(kind, source, metadata, ask)
+        self.start_recording(kind, source, metadata, plan)
 
-    def start_recording(self, kind: str, source: str, metadata: list[str], ask: bool) -> bool:
-        """Ask for a recording (`ask`: its consent granted first); True if it runs with
-        consent (the model's `recording`)."""
+    def prepare(self, kind: str, plan: str) -> None:
+        """Set up a capture's consent as `plan` says: a video's audio consent decides
+        whether its file may carry a microphone track (MIN-2), so both are tried."""
+        if plan == "as is":
+            return
+        self.grant(kind, GESTURES[0])
+        if kind == "video" and "audio" in self.ctx.declared:
+            if plan == "grant with audio":
+                self.grant("audio", GESTURES[0])
+            elif self.consent["audio"]:
+                self.dut.consent_revoke("audio")
+                self.consent["audio"] = False
+
+    def start_recording(self, kind: str, source: str, metadata: list[str], plan: str) -> bool:
+        """Ask for a recording, its consent set up by `plan`; True if it runs with consent
+        (the model's `recording`)."""
         if self.recording is not None:
             return False
-        if ask:
-            self.grant(kind, GESTURES[0])
+        self.prepare(kind, plan)
         before = set(self.dut.artifact_list())
         try:
             r = self.dut.record_start(kind, source, metadata)
@@ -349,27 +352,25 @@ class GlassesMachine(RuleBasedStateMachine):
         )
         return True
 
-    @precondition(on("record_for", "recordings"))
+    @precondition(needs("recordings"))
     @rule(
         data=st.data(),
         source=st.sampled_from(SOURCES),
         metadata=metadata_lists,
-        length=st.one_of(st.floats(0.1, 1.0), st.floats(1.0, 1.0e6)),
-        ask=st.booleans(),
+        length=st.sampled_from(LENGTHS),
+        plan=st.sampled_from(CONSENT_PLANS),
     )
     def record_for(
-        self, data: st.DataObject, source: str, metadata: list[str], length: float, ask: bool
+        self, data: st.DataObject, source: str, metadata: list[str], length: str, plan: str
     ) -> None:
         """Record for a drawn time (up to the profile's long recording), then stop: an
         indicator that fails only seconds into a recording is seen in one step."""
         kind = data.draw(st.sampled_from(self.ctx.recordings), label="kind")
-        length = min(length, self.ctx.long_recording_s)
-        if not self.start_recording(kind, source, metadata, ask):
+        if not self.start_recording(kind, source, metadata, plan):
             return
-        time.sleep(length)
+        time.sleep(self.length_s(length))
         self.record_stop()
 
-    @precondition(on("record_stop"))
     @rule()
     def record_stop(self) -> None:
         rec, self.recording = self.recording, None
@@ -382,7 +383,7 @@ class GlassesMachine(RuleBasedStateMachine):
         self.stored[art] = rec = dataclasses.replace(rec, ended=stop.received)
         self.check_stored(art, rec)
 
-    @precondition(on("probe_undeclared", "undeclared"))
+    @precondition(needs("undeclared"))
     @rule(data=st.data(), source=st.sampled_from(SOURCES))
     def probe_undeclared(self, data: st.DataObject, source: str) -> None:
         """A kind `hello` leaves out is refused with UNSUPPORTED and stores nothing (CON-1),
@@ -413,7 +414,34 @@ class GlassesMachine(RuleBasedStateMachine):
     def wait(self, ms: int) -> None:
         time.sleep(ms / 1000)
 
-    @precondition(on("delete"))
+    @rule()
+    def idle(self) -> None:
+        """As long as the profile's long recording with nothing asked: a sensor powered in
+        the dark (IND-7, judged from the supply around the test) has time to show."""
+        time.sleep(self.ctx.long_recording_s)
+
+    @precondition(needs("recordings"))
+    @rule(data=st.data(), length=st.sampled_from(LENGTHS), every_scope=st.booleans())
+    def record_then_revoke(self, data: st.DataObject, length: str, every_scope: bool) -> None:
+        """Revoke consent in the middle of a recording (CON-3's case), its scope or all."""
+        kind = data.draw(st.sampled_from(self.ctx.recordings), label="kind")
+        if not self.start_recording(kind, SOURCES[0], [], CONSENT_PLANS[0]):
+            return
+        time.sleep(self.length_s(length))
+        self.revoke("all" if every_scope else "recording")
+
+    @precondition(needs("tamper"))
+    @rule(data=st.data())
+    def record_then_cover(self, data: st.DataObject) -> None:
+        """Cover the indicator in the middle of a recording (IND-8's case)."""
+        kind = data.draw(st.sampled_from(self.ctx.recordings), label="kind")
+        if self.start_recording(kind, SOURCES[0], [], CONSENT_PLANS[0]):
+            time.sleep(0.4)
+            self.cover_recording()
+
+    def length_s(self, length: str) -> float:
+        return {"long": self.ctx.long_recording_s, "short": 0.2, "one second": 1.0}[length]
+
     @rule(pick=st.integers(min_value=0, max_value=2**16), then_reboot=st.booleans())
     def delete(self, pick: int, then_reboot: bool) -> None:
         """Delete a stored artifact (and reboot: deleted must stay deleted, MIN-4)."""
@@ -428,13 +456,12 @@ class GlassesMachine(RuleBasedStateMachine):
         if then_reboot and self.recording is None:
             self.restart("reboot")
 
-    @precondition(on("reboot"))
     @rule()
     def reboot(self) -> None:
         if self.recording is None:
             self.restart("reboot")
 
-    @precondition(on("covered_capture", "tamper"))
+    @precondition(needs("tamper"))
     @rule(data=st.data(), source=st.sampled_from(SOURCES), gesture=st.sampled_from(GESTURES))
     def covered_capture(self, data: st.DataObject, source: str, gesture: str) -> None:
         """Cover the indicator, ask for a consented capture: refused, nothing stored (IND-8)."""
@@ -458,7 +485,7 @@ class GlassesMachine(RuleBasedStateMachine):
             )
         )  # fmt: skip
 
-    @precondition(on("cover_recording", "tamper"))
+    @precondition(needs("tamper"))
     @rule()
     def cover_recording(self) -> None:
         """Cover the indicator of a running recording: it ends within tamper_ms (IND-8)."""
@@ -505,7 +532,6 @@ class GlassesMachine(RuleBasedStateMachine):
         wait_s = max(self.last_photo + notice_s, self.last_end + 0.4) - time.monotonic()
         time.sleep(max(0.0, wait_s))
 
-    @precondition(on("factory_reset"))
     @rule()
     def factory_reset(self) -> None:
         if self.recording is not None:
