@@ -61,8 +61,9 @@ from suites.support import MAX_IDS_CHECKED, readable
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
 # How a capture's consent is set up, simplest first (what shrinking goes to): granted just
 # before (what a user does), granted with the microphone's too (a video may then carry
-# audio), or left as the sequence made it (so refusals are tried).
-CONSENT_PLANS = ("grant", "grant with audio", "as is")
+# audio), only another scope's (CON-2: it must be refused), or left as the sequence made
+# it (so refusals are tried).
+CONSENT_PLANS = ("grant", "grant with audio", "another scope only", "as is")
 # A recording's length: the profile's long recording first (a fault seconds in), short.
 LENGTHS = ("long", "short", "one second")
 
@@ -313,6 +314,13 @@ class GlassesMachine(RuleBasedStateMachine):
         whether its file may carry a microphone track (MIN-2), so both are tried."""
         if plan == "as is":
             return
+        if plan == "another scope only":
+            others = [k for k in self.ctx.declared if k != kind]
+            if others:
+                self.dut.consent_revoke("all")
+                self.consent = dict.fromkeys(KINDS, False)
+                self.grant(others[0], GESTURES[0])
+            return
         self.grant(kind, GESTURES[0])
         if kind == "video" and "audio" in self.ctx.declared:
             if plan == "grant with audio":
@@ -384,13 +392,15 @@ class GlassesMachine(RuleBasedStateMachine):
         self.check_stored(art, rec)
 
     @precondition(needs("undeclared"))
-    @rule(data=st.data(), source=st.sampled_from(SOURCES))
-    def probe_undeclared(self, data: st.DataObject, source: str) -> None:
+    @rule(data=st.data(), source=st.sampled_from(SOURCES), consented=st.booleans())
+    def probe_undeclared(self, data: st.DataObject, source: str, consented: bool) -> None:
         """A kind `hello` leaves out is refused with UNSUPPORTED and stores nothing (CON-1),
-        with or without its consent."""
+        with or without its consent (asked for first; the device may refuse that)."""
         kind = data.draw(st.sampled_from(self.ctx.undeclared), label="kind")
         if self.recording is not None:
             return
+        if consented:
+            self.grant(kind, GESTURES[0])
         before = set(self.dut.artifact_list())
         exc: DeviceError | None = None
         try:
@@ -445,6 +455,11 @@ class GlassesMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(min_value=0, max_value=2**16), then_reboot=st.booleans())
     def delete(self, pick: int, then_reboot: bool) -> None:
         """Delete a stored artifact (and reboot: deleted must stay deleted, MIN-4)."""
+        self.delete_one(pick)
+        if then_reboot and self.recording is None:
+            self.restart("reboot")
+
+    def delete_one(self, pick: int) -> None:
         if not self.stored:
             return
         art = list(self.stored)[pick % len(self.stored)]  # in the order they were made
@@ -453,12 +468,14 @@ class GlassesMachine(RuleBasedStateMachine):
         self.deleted.add(art)
         self.deleted_since_restart += 1
         self.check_deleted("after delete")
-        if then_reboot and self.recording is None:
-            self.restart("reboot")
 
-    @rule()
-    def reboot(self) -> None:
+    @rule(delete_first=st.booleans(), pick=st.integers(min_value=0, max_value=2**16))
+    def reboot(self, delete_first: bool, pick: int) -> None:
+        """Reboot (consent must not survive, CON-4), deleting an artifact first if asked
+        (what was deleted must stay deleted, MIN-4: the hard case is a delete then a restart)."""
         if self.recording is None:
+            if delete_first:
+                self.delete_one(pick)
             self.restart("reboot")
 
     @precondition(needs("tamper"))
