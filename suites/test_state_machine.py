@@ -440,7 +440,7 @@ class GlassesMachine(RuleBasedStateMachine):
         time.sleep(self.length_s(length))
         self.revoke("all" if every_scope else "recording")
 
-    @precondition(needs("tamper"))
+    @precondition(needs("tamper", "recordings"))
     @rule(data=st.data())
     def record_then_cover(self, data: st.DataObject) -> None:
         """Cover the indicator in the middle of a recording (IND-8's case)."""
@@ -478,7 +478,7 @@ class GlassesMachine(RuleBasedStateMachine):
                 self.delete_one(pick)
             self.restart("reboot")
 
-    @precondition(needs("tamper"))
+    @precondition(needs("tamper", "declared"))
     @rule(data=st.data(), source=st.sampled_from(SOURCES), gesture=st.sampled_from(GESTURES))
     def covered_capture(self, data: st.DataObject, source: str, gesture: str) -> None:
         """Cover the indicator, ask for a consented capture: refused, nothing stored (IND-8)."""
