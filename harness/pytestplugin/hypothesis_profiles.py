@@ -24,7 +24,7 @@ _slow_ok = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_
 
 # sim: fast, for firmware CI against the simulated bench.
 settings.register_profile(
-    "sim", max_examples=15, stateful_step_count=12, deadline=None, print_blob=True,
+    "sim", max_examples=10, stateful_step_count=12, deadline=None, print_blob=True,
     suppress_health_check=_slow_ok, report_multiple_bugs=False,
 )  # fmt: skip
 # lab: real hardware, where every step takes real seconds: few, long examples.
