@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from harness.judge.current import CurrentTrace, Stretch
 from harness.judge.light import LightTrace
+from harness.wire.text import printable
 
 Span = tuple[float, float]
 MAX_POINTS = 3000
@@ -80,14 +81,18 @@ def plot_current_light(
         ax.grid(True, alpha=0.3)
     label_y = top.get_xaxis_transform()
     for i, (a, _, label) in enumerate(marks[:12]):
-        top.text(a - start, 0.97 - 0.07 * (i % 4), f" {label}"[:60], transform=label_y,
-                 va="top", fontsize=7, color="tab:blue")  # fmt: skip
+        # a mark may name the device's own ids: escaped, and never parsed as mathtext
+        top.text(a - start, 0.97 - 0.07 * (i % 4), f" {printable(label, 60)}",
+                 transform=label_y, va="top", fontsize=7, color="tab:blue",
+                 parse_math=False)  # fmt: skip
     top.set_xlim(0, max(end - start, 1e-3))
     top.legend(loc="upper right", fontsize=7)
     n_bad = len(stretches)
     top.set_title(
-        title or f"supply current and indicator light ({n_bad} flagged stretch(es) in red)",
+        printable(title, 120)
+        or f"supply current and indicator light ({n_bad} flagged stretch(es) in red)",
         fontsize=10,
+        parse_math=False,
     )
     if len(light) == 0 or all(not len(t.slice(start, end)) for t in light):
         bottom.text(0.5, 0.5, "no light recorded here", transform=bottom.transAxes, ha="center")

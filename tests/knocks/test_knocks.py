@@ -25,7 +25,7 @@ import pytest
 from tests.runs import ALL_SUITES, ROOT, Results, Run, SuiteRuns, pytest_command, run_suites
 
 MINIMUM = ("suites/test_minimum.py",)  # 14 tests: device and link knocks
-INDICATOR = ("suites/test_indicator.py",)  # 7 tests: photodiode instrument knocks
+INDICATOR = ("suites/test_indicator.py",)  # 9 tests: photodiode instrument knocks
 MIN_ALL = ("MIN-1", "MIN-2", "MIN-3", "MIN-4")
 IND_ALL = ("IND-1", "IND-2", "IND-3", "IND-4", "IND-5", "IND-6")
 
@@ -67,9 +67,9 @@ KNOCKS = [
     Knock("vanish", MINIMUM, 14, ("MIN-1",), r"serial port '.+' failed: port closed", True, False),
     Knock("event_flood", MINIMUM, 14, MIN_ALL, r"device floods the link: \d+ events in", False),
     Knock("clock_overflow", MINIMUM, 14, MIN_ALL, r"'t_us' is an integer of 20 digits: out", False),
-    Knock("instrument.scpi_timeout", INDICATOR, 7, IND_ALL, r"timed out on R\?", True),
-    Knock("instrument.short_block", INDICATOR, 7, IND_ALL, r"short block: its header", True),
-    Knock("instrument.scpi_error", INDICATOR, 7, IND_ALL, r'-222,"Data out of range"', True),
+    Knock("instrument.scpi_timeout", INDICATOR, 9, IND_ALL, r"timed out on R\?", True),
+    Knock("instrument.short_block", INDICATOR, 9, IND_ALL, r"short block: its header", True),
+    Knock("instrument.scpi_error", INDICATOR, 9, IND_ALL, r'-222,"Data out of range"', True),
     # the bench supply's own faults are knocks like the photodiode's
     Knock("power.scpi_error", MINIMUM, 14, MIN_ALL, r'supply .* reports: -222,"Data out', False),
     Knock("power.scpi_timeout", MINIMUM, 14, MIN_ALL, r"MEAS:CURR\? failed: .*Timeout", True),
