@@ -28,7 +28,7 @@ conformance: setup
 ## whole suites in subprocesses), so several pytest-xdist workers per core, the longest
 ## tests first (tests/conftest.py). TEST_WORKERS=0 runs them in this one process. The wall
 ## time goes to $(OUT)/make-test.json (make bench reports it).
-TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 4 )); echo $$(( n > 8 ? 8 : n )))
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 3 )); echo $$(( n > 8 ? 8 : n )))
 TEST_CMD := $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: setup
 	@echo "$(TEST_CMD)"; mkdir -p $(OUT); start=$$(date +%s); \
