@@ -231,7 +231,7 @@ class SuiteRuns:
         faults: Sequence[str] = (),
         suites: Sequence[str] = EXAMPLE_SUITES,
         lawyer_seed: int | None = None,
-        timeout_s: float = 900,
+        timeout_s: float = 1800,
     ) -> Run:
         key = "\0".join([*suites, str(lawyer_seed)])
         digest = hashlib.sha256(key.encode()).hexdigest()[:10]
