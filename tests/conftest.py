@@ -37,8 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def seconds(item: pytest.Item) -> float:
         if item.nodeid in last:
             return last[item.nodeid]
-        mark = item.get_closest_marker("slow")
-        return 0.0 if mark is None else 60 * float(mark.kwargs.get("minutes", 0.5))
+        marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
+        return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
 
     items.sort(key=seconds, reverse=True)  # stable: ties keep their order
 
