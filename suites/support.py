@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from harness.bench.actions import Attempt
 from harness.errors import ArtifactReadError, DeviceError
-from harness.judge import consent, minimum
+from harness.judge import consent, minimum, tamper
+from harness.judge.verdict import Measurement
 from harness.spec import KINDS, SOURCES  # noqa: F401  (re-exported for the suites)
 from harness.wire.client import DeviceClient
 
@@ -32,6 +35,41 @@ def record_refusal(evidence, clause: str, a: Attempt, context: str) -> None:
 
 
 MAX_IDS_CHECKED = 500  # the newest ids seen in the run, checked one request each
+
+
+def covered_recording(
+    dut: DeviceClient,
+    bench,
+    end,
+    epoch: int,
+    span: tuple[float, float],
+    limit_ms: float,
+    subject: str,
+    waited: float,
+) -> list[Measurement]:
+    """IND-8 for a recording the flap covered during `span` (the shutter's sent, settled):
+    its last frame after covering, on the device clock, and its end reason. Without a
+    `capture.end` carrying `last_frame_us`, the time to `waited` is a lower bound and a
+    recording still running is stopped."""
+    sent, settled = span
+    t_cover, u_cover = (sent + settled) / 2, (settled - sent) / 2
+    bench.resync()
+    cover_us, u_sync_us = bench.sync.to_device_us(t_cover, epoch)
+    u_ms = math.hypot(u_sync_us / 1000, u_cover * 1000)
+    last_us = end.get("last_frame_us") if end is not None else None
+    if not isinstance(last_us, int):
+        still = dut.state().recording is not None
+        detail = "still recording" if still else "ended without a capture.end with last_frame_us"
+        dut.ensure_idle()
+        value = (waited - t_cover) * 1000  # a lower bound: it had not ended by then
+        return [tamper.last_frame_after_cover(value, u_ms, limit_ms, subject, detail)]
+    reason = end.get("reason")
+    detail = f"capture.end reason {str(reason)[:32]!r}"
+    delay_ms = (last_us - cover_us) / 1000
+    return [
+        tamper.last_frame_after_cover(delay_ms, u_ms, limit_ms, subject, detail),
+        tamper.end_reason(reason, subject),
+    ]
 
 
 def readable(dut: DeviceClient, ids: list[str]) -> list[str]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ from harness.judge.media import MediaInventory
 from harness.judge.verdict import Measurement, Verdict
 from harness.spec import GESTURES, KINDS, METADATA_FIELDS, RECORD_KINDS, SOURCES
 from harness.wire.messages import Reply
-from suites.support import MAX_IDS_CHECKED, readable
+from suites.support import MAX_IDS_CHECKED, covered_recording, readable
 
 metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_size=3)
 # How a capture's consent is set up, simplest first (what shrinking goes to): granted just
@@ -205,15 +204,7 @@ class GlassesMachine(RuleBasedStateMachine):
         """Whether the device refuses `kind` from `source` once no scope has consent."""
         self.dut.consent_revoke("all")
         self.consent = dict.fromkeys(KINDS, False)
-        try:
-            if kind == "photo":
-                self.dut.capture_photo(source)
-            else:
-                self.dut.record_start(kind, source)
-        except DeviceError:
-            return True
-        self.dut.ensure_idle()
-        return False
+        return not attempt(self.dut, kind, source).accepted
 
     def declined(self, exc: DeviceError) -> None:
         """A consented capture refused: no privacy matter, but nothing observed. A declared
@@ -519,29 +510,13 @@ class GlassesMachine(RuleBasedStateMachine):
             end = wait_end(self.dut, rec.subject, mark, timeout_s=limit / 1000 + 1.5)
         finally:
             self.bench.shutter.uncover()
-        t_cover, u_cover = (sent + settled) / 2, (settled - sent) / 2
-        self.bench.resync()
-        cover_us, u_sync_us = self.bench.sync.to_device_us(t_cover, rec.epoch)
-        u_ms = math.hypot(u_sync_us / 1000, u_cover * 1000)
         subject = f"{rec.kind} {rec.subject} covered while recording"
-        last_us = end.get("last_frame_us") if end is not None else None
-        if not isinstance(last_us, int):
-            still = self.dut.state().recording is not None
-            detail = (
-                "still recording" if still else "ended without a capture.end with last_frame_us"
-            )
-            self.dut.ensure_idle()
-            value = (time.monotonic() - t_cover) * 1000  # a lower bound
-            self.note(tamper.last_frame_after_cover(value, u_ms, limit, subject, detail))
-            return
-        reason = end.get("reason")
-        detail = f"capture.end reason {str(reason)[:32]!r}"
         self.note(
-            tamper.last_frame_after_cover(
-                (last_us - cover_us) / 1000, u_ms, limit, subject, detail
-            ),
-            tamper.end_reason(reason, subject),
-        )
+            *covered_recording(
+                self.dut, self.bench, end, rec.epoch, (sent, settled), limit, subject,
+                time.monotonic(),
+            )
+        )  # fmt: skip
 
     def settle(self) -> None:
         """Let the last capture's indicator tail (a photo's notice time) be seen before the

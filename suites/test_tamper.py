@@ -11,7 +11,6 @@ whatever happens: here, by the bench at the end of the run, and when it closes.
 
 from __future__ import annotations
 
-import math
 import time
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from harness.bench.actions import attempt, start, wait_end
 from harness.judge import tamper
 from harness.spec import RECORD_KINDS
-from suites.support import KINDS, SOURCES, require_kind
+from suites.support import KINDS, SOURCES, covered_recording, require_kind
 
 RUN_S = 0.4  # the recording runs this long before it is covered
 WATCH_S = 0.5  # the supply watches at least this long after covering
@@ -76,22 +75,9 @@ def test_covering_ends_a_recording(dut, evidence, bench, limits, shutter, kind):
     subject = f"{kind} {session} covered while recording"
     evidence.mark(sent, waited, subject)
     sensor_witness(evidence, bench, kind, t_cover, u_cover, waited, limit, subject)
-    bench.resync()
-    cover_us, u_sync_us = bench.sync.to_device_us(t_cover, dut.epoch)
-    u_ms = math.hypot(u_sync_us / 1000, u_cover * 1000)
-    last_us = end.get("last_frame_us") if end is not None else None
-    if not isinstance(last_us, int):
-        still = dut.state().recording is not None
-        detail = "still recording" if still else "ended without a capture.end with last_frame_us"
-        value = (waited - t_cover) * 1000  # a lower bound: it had not ended by then
-        evidence.record(tamper.last_frame_after_cover(value, u_ms, limit, subject, detail))
-        dut.ensure_idle()
-    else:
-        delay_ms = (last_us - cover_us) / 1000
-        reason = end.get("reason") if end is not None else None
-        detail = f"capture.end reason {str(reason)[:32]!r}"
-        evidence.record(tamper.last_frame_after_cover(delay_ms, u_ms, limit, subject, detail))
-        evidence.record(tamper.end_reason(reason, subject))
+    ms = covered_recording(dut, bench, end, dut.epoch, (sent, settled), limit, subject, waited)
+    evidence.record(*ms)
+    if end is not None and isinstance(end.get("last_frame_us"), int):  # said it ended: did it?
         evidence.count(
             "IND-8", "still_recording_after_covering", int(dut.state().recording is not None),
             subject=subject,
