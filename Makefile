@@ -29,7 +29,9 @@ conformance: setup
 ## tests first (tests/conftest.py). TEST_WORKERS=0 runs them in this one process. The wall
 ## time goes to $(OUT)/make-test.json (make bench reports it).
 TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 3 )); echo $$(( n > 8 ? 8 : n )))
-TEST_CMD := $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
+# tests start ~80 pytest subprocesses, each would compile the harness and rewrite its asserts.
+TEST_CMD := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 test: setup
 	@echo "$(TEST_CMD)"; mkdir -p $(OUT); start=$$(date +%s); \
 	  $(TEST_CMD); \

@@ -65,6 +65,9 @@ metadata_lists = st.lists(st.sampled_from(METADATA_FIELDS), unique=True, max_siz
 CONSENT_PLANS = ("grant", "grant with audio", "another scope only", "as is")
 # A recording's length: the profile's long recording first (a fault seconds in), short.
 LENGTHS = ("long", "short", "one second")
+# The first captures' recordings: long enough for an indicator that goes dark after a
+# few hundred ms, short enough to start every example with them.
+FIRST_LENGTHS = ("one second", "short")
 
 REPRODUCE = re.compile(r"@reproduce_failure\('([^']{1,40})', b'([A-Za-z0-9+/=]{4,20000})'\)")
 
@@ -216,13 +219,30 @@ class GlassesMachine(RuleBasedStateMachine):
     # -- rules ------------------------------------------------------------------------
 
     @initialize(
-        scopes=st.sets(st.sampled_from(KINDS), min_size=1),
-        gesture=st.sampled_from(GESTURES),
+        source=st.sampled_from(SOURCES),
+        metadata=metadata_lists,
+        audio=st.booleans(),
+        length=st.sampled_from(FIRST_LENGTHS),
+        keep=st.sets(st.sampled_from(KINDS)),
     )
-    def start_with_consent(self, scopes: set[str], gesture: str) -> None:
-        """Begin with some consent, so captures happen within few steps."""
-        for scope in sorted(scopes):
-            self.grant(scope, gesture)
+    def start_with_captures(
+        self, source: str, metadata: list[str], audio: bool, length: str, keep: set[str]
+    ) -> None:
+        """Begin with a consented capture of every declared kind, each file judged at once,
+        so the deletes, restarts and resets that follow have something to lose or leak;
+        then leave consent granted for the drawn scopes `keep` only."""
+        for kind in self.ctx.recordings:
+            if self.start_recording(kind, source, metadata, CONSENT_PLANS[int(audio)]):
+                time.sleep(self.length_s(length))
+                self.record_stop()
+        if self.ctx.photos:  # last: no recording's light hides its notice time
+            self.photo(source, metadata, "grant")
+        for scope in KINDS:
+            if scope in keep and not self.consent[scope]:
+                self.grant(scope, GESTURES[0])
+            elif scope not in keep and self.consent[scope]:
+                self.dut.consent_revoke(scope)
+                self.consent[scope] = False
 
     @rule(scope=st.sampled_from(KINDS), gesture=st.sampled_from(GESTURES))
     def grant(self, scope: str, gesture: str) -> None:

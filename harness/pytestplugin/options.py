@@ -8,6 +8,7 @@ import os
 import pytest
 
 LABGRID_PLUGIN = "labgrid"
+PLOTS = ("all", "flagged")
 
 
 def labgrid_defines_coordinator(pm: pytest.PytestPluginManager) -> bool:
@@ -45,6 +46,14 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         metavar="VERSION:BLOB",
         help="replay one recorded failure of the state machine (its `@reproduce_failure` "
         "blob, as the record and `python -m reports rerun` give it)",
+    )
+    g.addoption(
+        "--plots",
+        choices=PLOTS,
+        default="all",
+        help="each test's supply-current-and-light picture: for every test (all, the "
+        "default), or only where IND-7 flagged a stretch (flagged: a CI that wants the "
+        "CPU back; the test's current and light are kept as data either way)",
     )
     g.addoption(
         "--report-dir",

@@ -71,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "is not one"
         )
     knobs = {} if lawyer is None else {"lawyer_seed": lawyer}
-    run = TallyRun(station, report_dir, faults, knobs)
+    run = TallyRun(station, report_dir, faults, knobs, plots=config.getoption("--plots"))
     if placed.labgrid is not None:
         run.ledger.meta["labgrid"] = placed.labgrid
     config.stash[RUN_KEY] = run

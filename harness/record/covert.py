@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from harness.bench.assembled import Bench
 from harness.judge.clauses import Limits
 from harness.judge.current import (
@@ -61,7 +63,7 @@ class CovertWatch:
     """Judges IND-7 from the run's light and current; one per run, created after
     calibration (it needs the device's current signature)."""
 
-    def __init__(self, bench: Bench, ledger: Ledger, limits: Limits) -> None:
+    def __init__(self, bench: Bench, ledger: Ledger, limits: Limits, plots: str = "all") -> None:
         if bench.current is None or bench.stream is None or bench.signature is None:
             raise ValueError("IND-7 needs an open bench with a supply and a signature")
         self.bench = bench
@@ -69,6 +71,7 @@ class CovertWatch:
         self.rundir = ledger.rundir
         self.limits = limits
         self.signature = bench.signature
+        self.plots_for = plots  # "all" tests, or those where a stretch was "flagged"
         self.judged_until: float | None = None
         self.first_start: float | None = None
         self.last_test = ""
@@ -98,9 +101,15 @@ class CovertWatch:
     def test_started(self, t: float) -> None:
         if self.judged_until is None:
             self.judged_until = self.first_start = t
+            # keep every chunk from here until judged: without a mark the stream keeps only
+            # its last few, and a first test that opens many windows (the state machine,
+            # run alone) would leave most of itself unjudged
+            assert self.bench.stream is not None
+            self.bench.stream.release_before(t - PLOT_MARGIN_S - LIGHT_MARGIN_S)
 
     def after_test(self, evidence: Evidence, t_start: float, t_end: float) -> list[Measurement]:
-        """Keep the test's current (CSV and a plot with the light), judge IND-7 up to now;
+        """Keep the test's current (CSV) and light (`light-window.npz`), judge IND-7 up to
+        now, draw both (every test, or only one with a flagged stretch: `plots_for`);
         return the measurements of this test that are not PASS."""
         current = self.bench.current
         assert current is not None
@@ -127,7 +136,9 @@ class CovertWatch:
                         seen_s=judged.seen_s, span_s=judged.end - judged.start,
                     )
                 )  # fmt: skip
-        self._plot_test(evidence, t_start, t_end, [s for s, _, _ in flagged])
+        self._keep_light(evidence, t_start, t_end)
+        if self.plots_for == "all" or flagged:
+            self._plot_test(evidence, t_start, t_end, [s for s, _, _ in flagged])
         self._meta()
         return [m for _, m, in_test in flagged if in_test]
 
@@ -242,6 +253,27 @@ class CovertWatch:
     def _light(self, start: float, end: float) -> list[LightTrace]:
         assert self.bench.stream is not None
         return self.bench.stream.traces(start, end, self.bench.visible_v)
+
+    def _keep_light(self, evidence: Evidence, start: float, end: float) -> None:
+        """The test's light as numbers, beside its current: the picture is optional, the
+        readings are the evidence (one array `v`, cut into the stream's acquisitions by
+        `n`, each starting at `t0` with its `interval_s`)."""
+        traces = self._light(start, end)
+        rel = f"{evidence.dir}/light-window.npz"
+        path = self.rundir.path(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            path,
+            v=np.concatenate([t.v for t in traces]) if traces else np.empty(0),
+            n=np.array([len(t) for t in traces], dtype=np.int64),
+            t0=np.array([t.t0 for t in traces]),
+            interval_s=np.array([t.interval_s for t in traces]),
+            trigger_u_s=np.array([t.trigger_u_s for t in traces]),
+            visible_v=self.bench.visible_v,
+            start=start,
+            end=end,
+        )
+        self.rundir.done(rel)
 
     def _plot(
         self, rel: str, start: float, end: float, stretches: list[Stretch], title: str,

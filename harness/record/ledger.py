@@ -171,6 +171,9 @@ class Ledger:
         }
 
     def write_summary(self, *, complete: bool) -> dict[str, Any]:
+        """The summary as it stands. While the run goes on it is rewritten after every
+        test, compact (JSON's C encoder: an indented one is pure Python, and the summary
+        grows with every measurement); a complete run's last one is indented for people."""
         s = self.summary(complete=complete)
-        self.rundir.write_json("summary.json", s)
+        self.rundir.write_json("summary.json", s, indent=2 if complete else None)
         return s

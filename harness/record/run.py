@@ -45,8 +45,10 @@ class TallyRun:
         report_dir: Path,
         extra_faults: list[str],
         extra_knobs: dict[str, object] | None = None,
+        plots: str = "all",
     ) -> None:
         self.template = station
+        self.plots = plots
         self.extra_faults = extra_faults
         self.extra_knobs = dict(extra_knobs or {})
         self.limits = Limits.with_overrides(
@@ -69,6 +71,7 @@ class TallyRun:
             command=sys.argv[:],
             profile_allowances=dict(self.limits.allowances),
             profile_deviations=self.limits.deviations(),
+            plots=plots,
         )
 
     def live_station(self) -> Station:
@@ -181,7 +184,7 @@ class TallyRun:
         self.ledger.meta["current_calibration"] = sig.as_dict()
         if sig.problems:
             self.ledger.measurement(unresolved_measurement(sig))
-        self.covert = CovertWatch(bench, self.ledger, self.limits)
+        self.covert = CovertWatch(bench, self.ledger, self.limits, plots=self.plots)
 
     def _shutter_at_end(self, bench: Bench) -> None:
         """Say in the record how the run left the shutter (shutter-scpi.md: open)."""

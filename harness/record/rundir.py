@@ -103,8 +103,11 @@ class RunDir:
     def write_text(self, rel: str, text: str) -> Path:
         return self.write_bytes(rel, text.encode("utf-8"))
 
-    def write_json(self, rel: str, obj: Any) -> Path:
-        return self.write_bytes(rel, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    def write_json(self, rel: str, obj: Any, indent: int | None = 2) -> Path:
+        text = json.dumps(
+            obj, indent=indent, sort_keys=True, separators=None if indent else (",", ":")
+        )
+        return self.write_bytes(rel, (text + "\n").encode())
 
     def append_jsonl(self, rel: str, *objs: Any) -> None:
         """Append records (one line each) and flush; the manifest entry follows at once,

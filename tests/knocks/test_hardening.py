@@ -89,6 +89,8 @@ def test_hostile_device_text_is_escaped_everywhere_and_the_device_still_passes(
     # mathtext in ids broke no plot: one per capture test, with the id as its label
     captures = list(run.run_dir.glob("tests/*indicator_lit_for_capture*"))
     assert captures and all(len(list(d.glob("light-*.png"))) == 1 for d in captures)
+    # nor any test's current-and-light picture, whose marks name the device's sessions
+    assert len(list(run.run_dir.glob("tests/*/current-and-light.png"))) == len(run.tests)
     assert not run.damaged()
 
 

@@ -58,6 +58,7 @@ def test_covert_camera_is_caught_where_it_happened(run) -> None:
     (m,) = ev.measurements
     assert m.name == "longest_dark_powered_stretch" and m.verdict == Verdict.PASS
     assert (ledger.rundir.path(ev.dir) / "current-and-light.png").exists()
+    assert_light_kept(ledger.rundir.path(ev.dir), t0, 0.6, bench.visible_v)
     # between tests, then inside a test during a named attempt
     gap = burst(sim, 0.5)
     ev, t0 = evidence("t2"), time.monotonic()
@@ -86,6 +87,64 @@ def test_covert_camera_is_caught_where_it_happened(run) -> None:
     s = watch.summary()
     assert s["flagged_stretches"] == 2 and s["first_fail_s"] is not None
     assert 0.5 < s["coverage"] < 0.95 and s["current_rate_hz"] > 40
+
+
+def assert_light_kept(where: Path, start: float, seconds: float, visible_v: float) -> None:
+    """The test's light is kept as readings: every acquisition's, on the host clock."""
+    import numpy as np
+
+    with np.load(where / "light-window.npz") as kept:
+        n, t0, interval = kept["n"], kept["t0"], kept["interval_s"]
+        assert len(kept["v"]) == int(n.sum()) and float(kept["visible_v"]) == visible_v
+        covered = float((n * interval).sum())
+    assert len(n) >= 1 and t0[0] == pytest.approx(start, abs=0.05)
+    assert covered == pytest.approx(seconds, abs=0.2)  # the stream re-arms now and then
+
+
+def test_flagged_plots_only_where_a_stretch_was_flagged(run) -> None:
+    """`--plots flagged`: a quiet test keeps its current and light as data, no picture; a
+    test with a flagged stretch gets its picture."""
+    sim, bench, ledger, _ = run
+    watch = CovertWatch(bench, ledger, Limits(), plots="flagged")
+    ev, t0 = (
+        Evidence("quiet", (), ledger=ledger, limits=Limits(), sync=bench.sync),
+        time.monotonic(),
+    )
+    watch.test_started(t0)
+    time.sleep(0.6)
+    assert watch.after_test(ev, t0, time.monotonic()) == []
+    where = ledger.rundir.path(ev.dir)
+    assert not (where / "current-and-light.png").exists()
+    assert (where / "supply-current.csv").read_text().count("\n") > 10
+    assert_light_kept(where, t0, 0.6, bench.visible_v)
+    ev = Evidence("loud", (), ledger=ledger, limits=Limits(), sync=bench.sync)
+    t0 = time.monotonic()
+    time.sleep(0.2)
+    burst(sim, 0.6)
+    time.sleep(0.3)
+    (bad,) = watch.after_test(ev, t0, time.monotonic())
+    assert bad.verdict == Verdict.FAIL
+    assert (ledger.rundir.path(ev.dir) / "current-and-light.png").exists()
+
+
+def test_a_first_test_opening_many_windows_is_judged_whole(run) -> None:
+    """Each light window starts a chunk of the stream; the chunks of a run's first test are
+    all kept until judged, however many it opens (the state machine opens one per example)."""
+    sim, bench, ledger, _ = run
+    watch = CovertWatch(bench, ledger, Limits())
+    ev, t0 = (
+        Evidence("first", (), ledger=ledger, limits=Limits(), sync=bench.sync),
+        time.monotonic(),
+    )
+    watch.test_started(t0)
+    with bench.monitor():
+        a, _ = burst(sim, 0.5)
+    for _ in range(4):
+        with bench.monitor():
+            time.sleep(0.1)
+    (bad,) = watch.after_test(ev, t0, time.monotonic())
+    assert bad.verdict == Verdict.FAIL and abs(bad.t - a) < 0.1  # 50 readings/s, averaged
+    assert watch.summary()["coverage"] > 0.9
 
 
 def test_lit_across_a_rearmed_chunk_is_one_interval() -> None:
