@@ -9,14 +9,18 @@ conforming device, and at the end of each example every clause that applies is c
 over the example's timeline with the light recorded throughout (IND-7, the supply
 current, is judged by the run around every test).
 
-The search is sharpened three ways. Swarm testing: Hypothesis's stateful runner enables
-a random subset of the rules in each example (its feature flags), so some examples do
-nothing but record and revoke, others nothing but capture, delete and restart. Composite
-rules do in one step what a clause needs in several (record for a drawn time, up to the
-profile's long recording, and stop; record, then revoke or cover; delete, then reboot; a
-capture with its consent, and a video's audio consent, set up first; idle as long as a
-long recording). And `hypothesis.target` steers towards the hard cases: long recordings,
-revokes during recordings, restarts after captures, deletes before restarts.
+Every example begins with a consented capture of each declared kind (drawn source,
+metadata, length and audio consent), its file judged at once: a fault in what is stored
+shows in the first step, and the deletes, restarts and resets that follow have something
+to lose or leak. The search is then sharpened three ways. Swarm testing: Hypothesis's
+stateful runner enables a random subset of the rules in each example (its feature flags),
+so some examples do nothing but record and revoke, others nothing but capture, delete and
+restart. Composite rules do in one step what a clause needs in several (record for a drawn
+time, up to the profile's long recording, and stop; record, then revoke or cover; delete,
+then reboot; a capture with its consent, and a video's audio consent, set up first; idle
+as long as a long recording). And `hypothesis.target` steers towards the hard cases:
+long recordings, revokes during recordings, restarts after captures, deletes before
+restarts.
 
 A consented capture the device declines is counted, not failed; if nothing could be
 observed the capture clauses are INCONCLUSIVE. A failure is a typed `ClauseFailure`

@@ -4,8 +4,7 @@ Small (64x48 pixels) but real: a JPEG per photo, an MP4 per video (MPEG-4 Part 2
 recording's frame rate, PCM audio only when the microphone's track is muxed in), an
 M4A per audio recording. PCM because a simulated device makes its file on its one
 thread when the capture ends: AAC would cost ~16 ms of encoding per second of audio
-there, PCM almost nothing, and the spec allows both. PCM at 8 kHz: 16 KB a second, so a
-slow device's audio file is read back in half the requests 16 kHz would take.
+there, PCM almost nothing, and the spec allows both.
 
 The stored span follows the frames the device captured (`harness.sim.media`): a
 video of ``frames`` frames spans ``(frames - 1)`` frame periods; an audio file holds the
@@ -21,7 +20,7 @@ from harness.sim import media
 
 PICTURE_SIZE = (64, 48)
 AUDIO_CODEC = "pcm_s16le"
-AUDIO_RATE = 8_000  # telephone quality: the file is read back 2048 bytes a request
+AUDIO_RATE = 16_000
 
 
 def photo_file(fields: Iterable[str], seed: int = 0) -> bytes:

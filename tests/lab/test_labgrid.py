@@ -203,9 +203,11 @@ def test_ctrl_c_releases_the_place(lab: Lab, tmp_path: Path):
         ["suites/test_minimum.py", "--station", str(lab.jig()), *lg(lab, "--lg-place", "tally-a")],
         out,
     )
+    # A shell's background job ignores SIGINT and its children inherit that: restore it.
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env={**os.environ, **lab.env()},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
