@@ -7,11 +7,13 @@ import math
 import pytest
 
 from harness.bench.actions import Attempt
+from harness.bench.assembled import Bench
 from harness.errors import ArtifactReadError, DeviceError
 from harness.judge import consent, minimum, tamper
 from harness.judge.verdict import Measurement
 from harness.spec import KINDS, SOURCES  # noqa: F401  (re-exported for the suites)
 from harness.wire.client import DeviceClient
+from harness.wire.messages import Event
 
 
 def require_kind(dut: DeviceClient, kind: str) -> None:
@@ -39,8 +41,8 @@ MAX_IDS_CHECKED = 500  # the newest ids seen in the run, checked one request eac
 
 def covered_recording(
     dut: DeviceClient,
-    bench,
-    end,
+    bench: Bench,
+    end: Event | None,
     epoch: int,
     span: tuple[float, float],
     limit_ms: float,

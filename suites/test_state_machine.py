@@ -163,8 +163,8 @@ class GlassesMachine(RuleBasedStateMachine):
         self.consent = dict.fromkeys(KINDS, False)
         self.recording: Stored | None = None
         self.stored: dict[str, Stored] = {}
-        self.files: dict[str, MediaInventory] = {}  # the last inventory of each stored file
-        self.read: set[tuple[int, str]] = set()  # (power session, artifact) files read
+        # each stored file's last inventory, and the power session it was read in
+        self.files: dict[str, tuple[int, MediaInventory]] = {}
         self.deleted: set[str] = set()
         self.ms: list[Measurement] = []
         c.examples.append(self.ms)
@@ -616,10 +616,13 @@ class GlassesMachine(RuleBasedStateMachine):
         subject = f"{s.kind}/{s.source} {art}"
         # a stored file is read once per power session (2048 bytes a request: a slow
         # device's video costs seconds); `artifact.info` is asked every time
-        if (self.dut.epoch, art) not in self.read:
-            self.files[art] = self.ctx.evidence.witness(art, s.kind, info).inventory
-            self.read.add((self.dut.epoch, art))
-        file = self.files[art]
+        read = self.files.get(art)
+        if read is None or read[0] != self.dut.epoch:
+            read = self.files[art] = (
+                self.dut.epoch,
+                self.ctx.evidence.witness(art, s.kind, info).inventory,
+            )
+        file = read[1]
         ms = [
             minimum.unrequested_fields(info.fields, s.metadata, subject, file),
             minimum.tracks_not_allowed(info.tracks, s.kind, s.audio_consent, subject, file),
@@ -693,7 +696,7 @@ class GlassesMachine(RuleBasedStateMachine):
             with contextlib.suppress(DeviceError):
                 infos.append((self.dut.artifact_info(art), s.epoch, s.subject))
             if s.kind != "photo" and art in self.files:
-                recordings[s.subject] = self.files[art]
+                recordings[s.subject] = self.files[art][1]
         ev = self.ctx.evidence
         if self.covered_at is not None:  # the flap darkened the photodiode, not the device
             trace, events, infos, recordings = self.before_cover(trace, events, infos, recordings)

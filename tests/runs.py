@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.judge.verdict import Verdict, worst
+from harness.lab.summary import worst_per_clause
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SUITES = (
@@ -137,7 +138,7 @@ class Run(Results):
 
 class Merged(Run):
     """Runs of every suite split over two simulated benches, read as one run: each clause's
-    verdict the worst of the two (as `harness.lab.summary` merges a lab's stations), the
+    verdict the worst of the two (`harness.lab.summary`'s rule for a lab's stations), the
     tests and deviations of both, the worse exit code, the longer wall time."""
 
     def __init__(self, parts: Sequence[Run]) -> None:
@@ -152,15 +153,10 @@ class Merged(Run):
     def summary(self) -> dict[str, Any]:
         sums = [p.summary for p in self.parts]
         ids = dict.fromkeys(cid for s in sums for cid in s.get("clauses", {}))
-        clauses = {
-            cid: {"verdict": worst(Verdict.parse(s["clauses"][cid]["verdict"])
-                                   for s in sums if cid in s.get("clauses", {})).value}
-            for cid in ids
-        }  # fmt: skip
         return {
             **sums[0],
             "verdict": worst(Verdict.parse(s.get("verdict")) for s in sums).value,
-            "clauses": clauses,
+            "clauses": worst_per_clause(dict(enumerate(sums)), ids),
             "deviations": [d for s in sums for d in s.get("deviations") or []],
         }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +54,24 @@ def _read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def worst_per_clause(
+    runs: Mapping[str, Mapping[str, Any]], ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """Each clause of `ids` over several runs' summaries (name: summary): the worst verdict,
+    a run without the clause counting NOT_TESTED, beside each run's own (`stations`)."""
+    clauses: dict[str, dict[str, Any]] = {}
+    for cid in ids:
+        per = {
+            name: s.get("clauses", {}).get(cid, {}).get("verdict", "NOT_TESTED")
+            for name, s in runs.items()
+        }
+        clauses[cid] = {
+            "verdict": worst(Verdict.parse(v) for v in per.values()).value,
+            "stations": per,
+        }
+    return clauses
+
+
 def lab_summary(report_dir: Path, lab: Pool, dist: str) -> dict[str, Any]:
     """Merge the stations' summaries found under `report_dir`."""
     stations: dict[str, Any] = {}
@@ -80,16 +98,7 @@ def lab_summary(report_dir: Path, lab: Pool, dist: str) -> dict[str, Any]:
             "tests": sum(outcomes.values()),
             "outcomes": outcomes,
         }
-    clauses: dict[str, Any] = {}
-    for c in CLAUSES:
-        per = {
-            name: s.get("clauses", {}).get(c.id, {}).get("verdict", "NOT_TESTED")
-            for name, s in runs.items()
-        }
-        clauses[c.id] = {
-            "verdict": worst(Verdict.parse(v) for v in per.values()).value,
-            "stations": per,
-        }
+    clauses = worst_per_clause(runs, [c.id for c in CLAUSES])
     used = [st for st in stations.values() if st.get("used")]
     differ = len({(st["dut"].get("model"), st["dut"].get("firmware")) for st in used}) > 1
     return {

@@ -104,8 +104,7 @@ class CovertWatch:
             # keep every chunk from here until judged: without a mark the stream keeps only
             # its last few, and a first test that opens many windows (the state machine,
             # run alone) would leave most of itself unjudged
-            assert self.bench.stream is not None
-            self.bench.stream.release_before(t - PLOT_MARGIN_S - LIGHT_MARGIN_S)
+            self._keep_light_from(t)
 
     def after_test(self, evidence: Evidence, t_start: float, t_end: float) -> list[Measurement]:
         """Keep the test's current (CSV) and light (`light-window.npz`), judge IND-7 up to
@@ -186,7 +185,7 @@ class CovertWatch:
                 cur = cur.slice(a, b)
                 seen = [(x, min(y, b)) for x, y in seen if x < b]
         self.judged_until = b
-        bench.stream.release_before(b - PLOT_MARGIN_S - LIGHT_MARGIN_S)
+        self._keep_light_from(b)
         seen_s = span_seconds(seen, a, b)
         self.span_s += b - a
         self.seen_s += seen_s
@@ -249,6 +248,12 @@ class CovertWatch:
             self.ledger.measurement(more)
 
     # -- pictures and the record -------------------------------------------------------
+
+    def _keep_light_from(self, t: float) -> None:
+        """The stream may forget light from before `t`, less what a plot or a judgement's
+        lit edges still look back at."""
+        assert self.bench.stream is not None
+        self.bench.stream.release_before(t - PLOT_MARGIN_S - LIGHT_MARGIN_S)
 
     def _light(self, start: float, end: float) -> list[LightTrace]:
         assert self.bench.stream is not None
