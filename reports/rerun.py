@@ -157,6 +157,9 @@ def station_copy(run: RunData, spec: str) -> tuple[dict[str, Any], list[str]]:
     long_s = hyp.get("long_recording_s")
     if isinstance(long_s, int | float) and not isinstance(long_s, bool) and 0.5 <= long_s <= 600:
         table["long_recording_s"] = float(long_s)  # the same long recording as then
+    budget = hyp.get("shrink_budget_s")
+    if isinstance(budget, int | float) and not isinstance(budget, bool) and 1 <= budget <= 3600:
+        table["shrink_budget_s"] = float(budget)  # and the same bound on shrinking
     if table:
         data["hypothesis"] = table
     sim = as_map(s.get("sim"))

@@ -136,6 +136,9 @@ class HypothesisConfig(_Strict):
     seed: int | None = None
     # the profile's long recording (seconds), for a lab that wants longer or shorter
     long_recording_s: Annotated[float, Field(ge=0.5, le=600)] | None = None
+    # how long shrinking a failure may hold the jig (seconds), where the profile's is wrong
+    # for this lab: longer where a short sequence matters more than the jig's time
+    shrink_budget_s: Annotated[float, Field(ge=1, le=3600)] | None = None
 
 
 class SimConfig(_Strict):

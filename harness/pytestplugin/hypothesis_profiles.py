@@ -7,7 +7,7 @@ Each is a Hypothesis settings profile of the same name plus the search's own key
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.internal.conjecture import engine as _engine
@@ -66,10 +66,17 @@ SEARCH_KEYS: dict[str, SearchKeys] = {
 }
 
 
-def search_keys(profile: str, simulated: bool, long_recording_s: float | None) -> SearchKeys:
+def search_keys(
+    profile: str,
+    simulated: bool,
+    long_recording_s: float | None = None,
+    shrink_budget_s: float | None = None,
+) -> SearchKeys:
     """The keys of `profile` (a Hypothesis profile of the user's own gets sim's on a
-    simulated station, else lab's), with the station's override."""
+    simulated station, else lab's), with the station's overrides."""
     keys = SEARCH_KEYS.get(profile) or SEARCH_KEYS["sim" if simulated else "lab"]
     if long_recording_s is not None:
-        keys = SearchKeys(long_recording_s, keys.shrink_budget_s)
+        keys = replace(keys, long_recording_s=long_recording_s)
+    if shrink_budget_s is not None:
+        keys = replace(keys, shrink_budget_s=shrink_budget_s)
     return keys

@@ -84,6 +84,9 @@ def classify(
                 verdicts[cid] = worst([verdicts.get(cid, Verdict.PASS), Verdict(v)])
         reason = " | ".join(f.reason for f in failures if f is not None)[:MAX_REASON]
         return Outcome(worst(verdicts.values()), reason, verdicts)
+    if isinstance(exc, BaseExceptionGroup):  # e.g. Hypothesis: a failure that did not replay
+        # the traceback's tail shows only the last leaf: name each first
+        return Outcome(Verdict.BROKEN, f"harness error: {_text(leaves)}"[:MAX_REASON])
     return Outcome(Verdict.BROKEN, f"harness error: {_traceback(report)}")
 
 

@@ -42,7 +42,8 @@ def choose_profile_and_seed(config: pytest.Config, station: Station) -> dict[str
         config.option.hypothesis_seed = str(seed)
     with contextlib.suppress(ValueError):
         seed = int(seed)
-    keys = search_keys(hyp_profile, station.simulated, station.hypothesis.long_recording_s)
+    hyp = station.hypothesis
+    keys = search_keys(hyp_profile, station.simulated, hyp.long_recording_s, hyp.shrink_budget_s)
     keys.apply()
     chosen: dict[str, Any] = {
         "profile": hyp_profile,

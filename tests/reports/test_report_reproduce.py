@@ -47,14 +47,14 @@ def test_selection_keeps_paths_and_filters_only() -> None:
 
 
 def test_station_copy_takes_the_recorded_limits_and_seed(make_run: MakeRun) -> None:
-    hyp = {"profile": "lab", "seed": 99, "long_recording_s": 15.0}
+    hyp = {"profile": "lab", "seed": 99, "long_recording_s": 15.0, "shrink_budget_s": 90.0}
     s = make_summary(limits_overridden=["max_gap_ms"], hypothesis=hyp)
     s["limits"]["max_gap_ms"] = 10.0
     s.pop("sim")
     data, notes = station_copy(load_run(make_run(s)), str(LAB_STATION))
     assert data["limits"] == {"max_gap_ms": 10.0}  # the lab's revoke_ms was not in force then
     assert any("revoke_ms" in n for n in notes)
-    assert data["hypothesis"] == {"profile": "lab", "seed": 99, "long_recording_s": 15.0}
+    assert data["hypothesis"] == hyp
     assert data["dut"]["port"] == "/dev/ttyACM0"  # the bench is the given station's
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.pytestplugin.hypothesis_profiles import SEARCH_KEYS, search_keys
-from tests.runs import read_json, run_module, run_pytest
+from tests.runs import ROOT, read_json, run_module, run_pytest
 
 MACHINE = "suites/test_state_machine.py"
 BLOB = re.compile(r"\d[\w.]*:[A-Za-z0-9+/=]+")
@@ -23,15 +23,23 @@ def test_profiles_record_long_recordings_a_certificate_can_rest_on() -> None:
     assert SEARCH_KEYS["sim"].long_recording_s < 10
     assert search_keys("mine", simulated=False, long_recording_s=None) == SEARCH_KEYS["lab"]
     assert search_keys("lab", simulated=True, long_recording_s=30.0).long_recording_s == 30.0
+    own = search_keys("sim", simulated=True, shrink_budget_s=200.0)
+    assert (own.shrink_budget_s, own.long_recording_s) == (200.0, 2.5)
 
 
 @pytest.mark.slow(minutes=2)
 def test_a_state_machine_failure_is_recorded_and_rerun_replays_it(tmp_path: Path) -> None:
+    # Shrinking replays examples in real time: the sim profile's 30 s may run out on a
+    # loaded machine (CI: 7 steps), so this station gives it what a lab would to be sure.
+    station = tmp_path / "sim-patient.toml"
+    sim = (ROOT / "fixtures" / "sim.toml").read_text()
+    station.write_text(sim.replace('profile = "sim"', 'profile = "sim"\nshrink_budget_s = 150'))
     first = tmp_path / "first"
-    args = [MACHINE, "--station", "sim", "--hypothesis-seed", "4"]
+    args = [MACHINE, "--station", str(station), "--hypothesis-seed", "4"]
     run = run_pytest(args, report_dir=first, faults=["consent_persists"])
     assert run.verdicts.get("CON-4") == "FAIL", run.output[-3000:]
     hyp = run.summary["hypothesis"]
+    assert hyp["shrink_budget_s"] == 150, hyp
     assert BLOB.fullmatch(hyp["failure"]), hyp
     assert hyp["failure_test"].endswith("test_random_sequences_keep_every_promise")
     (failure,) = first.glob("tests/*/state_machine_failure.json")
