@@ -35,7 +35,6 @@ import contextlib
 import dataclasses
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -52,7 +51,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from harness.bench.actions import BUSY_WAIT_S, PROTOCOL_BREACHES, attempt, wait_end
+from harness.bench.actions import PROTOCOL_BREACHES, ask, attempt, wait_end
 from harness.errors import ClauseFailure, DeviceError
 from harness.judge import consent, minimum, stored, tamper
 from harness.judge.clauses import CAPTURE_CLAUSES, CLAUSES
@@ -208,19 +207,6 @@ class GlassesMachine(RuleBasedStateMachine):
             )
         )  # fmt: skip
 
-    def ask(self, capture: Callable[[], Reply]) -> Reply:
-        """A capture request. BUSY within a second of the last photo is the device's right
-        (bench-protocol.md: a photo taken less than 1 s ago may still be exposed), whatever
-        else it would have answered: the request is made again once that second is over."""
-        try:
-            return capture()
-        except DeviceError as exc:
-            wait_s = self.last_photo + BUSY_WAIT_S - time.monotonic()
-            if exc.code != "BUSY" or wait_s <= 0:
-                raise
-        time.sleep(wait_s)
-        return capture()
-
     def refused_alone(self, kind: str, source: str) -> bool:
         """Whether the device refuses `kind` from `source` once no scope has consent."""
         self.dut.consent_revoke("all")
@@ -310,7 +296,7 @@ class GlassesMachine(RuleBasedStateMachine):
         self.prepare("photo", plan)
         before = set(self.dut.artifact_list())
         try:
-            r = self.ask(lambda: self.dut.capture_photo(source, metadata))
+            r = ask(self.dut, lambda: self.dut.capture_photo(source, metadata))
         except DeviceError as exc:
             if self.consent["photo"]:
                 self.declined(exc)
@@ -367,7 +353,7 @@ class GlassesMachine(RuleBasedStateMachine):
         self.prepare(kind, plan)
         before = set(self.dut.artifact_list())
         try:
-            r = self.ask(lambda: self.dut.record_start(kind, source, metadata))
+            r = ask(self.dut, lambda: self.dut.record_start(kind, source, metadata))
         except DeviceError as exc:
             if self.consent[kind]:
                 self.declined(exc)
@@ -435,9 +421,9 @@ class GlassesMachine(RuleBasedStateMachine):
         exc: DeviceError | None = None
         try:
             if kind == "photo":
-                self.ask(lambda: self.dut.capture_photo(source))
+                ask(self.dut, lambda: self.dut.capture_photo(source))
             else:
-                self.ask(lambda: self.dut.record_start(kind, source))
+                ask(self.dut, lambda: self.dut.record_start(kind, source))
         except DeviceError as e:
             exc = e
         if exc is None:

@@ -7,7 +7,7 @@ it on the timeline.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.errors import CaptureDeclined, DeviceError, ResponseTimeout
@@ -95,6 +95,30 @@ class Attempt:
         return self.error.code if self.error else "OK"
 
 
+def photo_busy_until(dut: DeviceClient) -> float:
+    """Host time until which BUSY is the device's right after its last photo
+    (bench-protocol.md: while a photo taken less than 1 s ago is still being exposed)."""
+    last = dut.requests.last_photo()
+    return float("-inf") if last is None else last.received + BUSY_WAIT_S
+
+
+def ask(dut: DeviceClient, capture: Callable[[], Reply]) -> Reply:
+    """A capture request, judged on what the device says once it may say anything: BUSY
+    to a request sent while the last photo may still be exposed is its right whatever it
+    would answer otherwise, so the request is made again once that second is over.
+    Judged by when the request was sent, not when the BUSY came back: a device may take
+    most of a second to answer, a loaded host longer to see it."""
+    until = photo_busy_until(dut)
+    sent = time.monotonic()
+    try:
+        return capture()
+    except DeviceError as exc:
+        if exc.code != "BUSY" or sent >= until:
+            raise
+    time.sleep(max(0.0, until - time.monotonic()))
+    return capture()
+
+
 def attempt(dut: DeviceClient, kind: str, source: str = "user", settle_s: float = 0.25) -> Attempt:
     """Try a capture expected to be refused; if the device accepts, end it at once."""
     before = set(dut.artifact_list())
@@ -103,9 +127,9 @@ def attempt(dut: DeviceClient, kind: str, source: str = "user", settle_s: float 
     accepted, error = False, None
     try:
         if kind == "photo":
-            dut.capture_photo(source)
+            ask(dut, lambda: dut.capture_photo(source))
         else:
-            dut.record_start(kind, source)
+            ask(dut, lambda: dut.record_start(kind, source))
         accepted = True
     except DeviceError as exc:
         error = exc

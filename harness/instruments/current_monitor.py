@@ -5,8 +5,12 @@ The current a DUT draws is independent evidence of what its camera and microphon
 was. One monitor polls the bench supply from the moment the bench opens to the end of
 the run (power-scpi.md asks for 20 Hz or faster; the default is 50 Hz), idle stretches
 and the gaps between tests included, on the host clock the light is timed on. Tests
-take slices of it. A supply that stops answering is a bench fault: whoever asks next
-gets the instrument's reason.
+take slices of it.
+
+A supply that stops answering is a bench fault, but a lab's run may last hours and one
+lost answer (a LAN hiccup) must not end it: polling goes on (the driver clears the
+session after a failure), and the time without readings is an `Outage`. Whoever asks
+while one lasts, or about a span it touched (`check`), gets the instrument's reason.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import bisect
 import threading
 import time
 from array import array
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +30,19 @@ from harness.wire.text import csv_text
 
 INTERVAL_S = 0.02
 MAX_SAMPLES = 4_000_000  # ~22 h at 50 Hz (96 MB); later readings are counted, not kept
+
+
+@dataclass
+class Outage:
+    """Host times between the last reading before a failure and the first after it
+    (`end` None while it lasts), and the supply's reason."""
+
+    start: float
+    end: float | None
+    reason: str
+
+    def touches(self, start: float, end: float) -> bool:
+        return self.start <= end and (self.end is None or self.end >= start)
 
 
 class CurrentMonitor:
@@ -39,7 +57,8 @@ class CurrentMonitor:
         self.interval_s = interval_s
         self.join_s = join_s
         self.dropped = 0
-        self.error: TallyError | None = None
+        self.error: TallyError | None = None  # polling could not go on (stop() timed out)
+        self.outages: list[Outage] = []
         self._t = array("d")
         self._amps = array("d")
         self._u = array("d")
@@ -62,10 +81,26 @@ class CurrentMonitor:
             )
         self.check()
 
-    def check(self) -> None:
-        """Raise the supply's failure (a fresh exception each time), if there was one."""
+    def check(self, start: float | None = None, end: float | None = None) -> None:
+        """Raise the supply's failure if polling stopped, an outage lasts now, or one
+        touched [start, end] (a fresh exception each time)."""
         if self.error is not None:
             raise type(self.error)(str(self.error))
+        now = time.monotonic()
+        lo, hi = (now, now) if start is None else (start, now if end is None else end)
+        for o in list(self.outages):
+            if o.touches(lo, hi) or o.end is None:
+                lasted = (o.end if o.end is not None else now) - o.start
+                state = "still without readings" if o.end is None else "readings resumed"
+                raise InstrumentError(
+                    f"{o.reason} (no current readings for {lasted:.1f} s; {state})"
+                )
+
+    def missing(self, start: float, end: float) -> list[tuple[float, float]]:
+        """The spans of [start, end] without readings because the supply failed."""
+        now = time.monotonic()
+        spans = [(o.start, o.end if o.end is not None else now) for o in list(self.outages)]
+        return [(max(a, start), min(b, end)) for a, b in spans if a < end and b > start]
 
     @property
     def running(self) -> bool:
@@ -73,12 +108,21 @@ class CurrentMonitor:
 
     def _loop(self) -> None:
         next_t = time.monotonic()
+        last_t = next_t
+        outage: Outage | None = None
         while not self._stop.is_set():
             try:
                 s = self.supply.current()
             except TallyError as exc:
-                self.error = exc
-                return
+                if outage is None:
+                    outage = Outage(last_t, None, str(exc))
+                    self.outages.append(outage)
+                next_t = time.monotonic()  # asked again after one interval, not in a burst
+                self._stop.wait(self.interval_s)
+                continue
+            if outage is not None:
+                outage.end, outage = s.t, None
+            last_t = s.t
             with self._lock:
                 if len(self._t) < MAX_SAMPLES:
                     self._t.append(s.t)
@@ -122,4 +166,6 @@ class CurrentMonitor:
         ]
         if self.error is not None:
             rows.append(f"# stopped early: {csv_text(self.error)}")  # instrument text: one line
+        for a, b in self.missing(start, end):
+            rows.append(f"# no readings from {a:.6f} to {b:.6f}: the supply failed")
         return "\n".join(rows) + "\n"

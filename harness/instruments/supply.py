@@ -93,7 +93,14 @@ class PowerSupply:
         try:
             with self._lock:
                 sent = time.monotonic()
-                text = str(self.resource.query("MEAS:CURR?")).strip()[:256]
+                try:
+                    text = str(self.resource.query("MEAS:CURR?")).strip()[:256]
+                except Exception:
+                    # a late answer must not be timed as the next one's (the monitor
+                    # polls on after a failure)
+                    with contextlib.suppress(Exception):
+                        self.resource.clear()
+                    raise
                 received = time.monotonic()
         except Exception as exc:
             raise InstrumentError(f"power supply {self.name}: MEAS:CURR? failed: {exc}") from None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.bench.assembled import Bench
+from harness.errors import InstrumentError
 from harness.judge.clauses import Limits
 from harness.judge.current import (
     CurrentTrace,
@@ -112,7 +113,11 @@ class CovertWatch:
         return the measurements of this test that are not PASS."""
         current = self.bench.current
         assert current is not None
-        current.check()
+        try:  # the supply failed during the test: BROKEN, once the rest is on record
+            current.check(t_start, t_end)
+            outage = None
+        except InstrumentError as exc:
+            outage = exc
         text = current.csv(t_start, t_end)
         evidence.rundir.write_text(f"{evidence.dir}/supply-current.csv", text)
         evidence.attach_text("supply current (CSV)", text, "text/csv", ".csv")
@@ -139,6 +144,8 @@ class CovertWatch:
         if self.plots_for == "all" or flagged:
             self._plot_test(evidence, t_start, t_end, [s for s, _, _ in flagged])
         self._meta()
+        if outage is not None:
+            raise outage
         return [m for _, m, in_test in flagged if in_test]
 
     def finish(self) -> None:
@@ -167,9 +174,8 @@ class CovertWatch:
         if b <= a:
             return Judged(a, a)
         cur = cur.slice(a, b)
-        seen = subtract_spans(
-            bridge_spans(bench.stream.seen(a, b), CHUNK_GAP_S), bench.covered_spans()
-        )
+        unseen = [*bench.covered_spans(), *bench.current.missing(a, b)]  # flap; supply failed
+        seen = subtract_spans(bridge_spans(bench.stream.seen(a, b), CHUNK_GAP_S), unseen)
         traces = bench.stream.traces(a - LIGHT_MARGIN_S, b, bench.visible_v)
         lit = lit_spans(traces, self._window_s)
         stretches = dark_powered_stretches(

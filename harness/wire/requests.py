@@ -80,6 +80,10 @@ class RequestLog:
         self.end(cmd, sent, None)
         self.restarts.append(sent)
 
+    def last_photo(self) -> CaptureRequest | None:
+        """The newest photo the device took (its answer's `received` bounds its exposure)."""
+        return next((c for c in reversed(self.captures) if c.cmd == "capture.photo"), None)
+
     def running(self) -> CaptureRequest | None:
         """The last recording asked for that no request ended yet."""
         for rec in reversed(self.captures):

@@ -9,7 +9,7 @@ import pytest
 
 from harness.errors import InstrumentError
 from harness.instruments.current_monitor import CurrentMonitor
-from harness.instruments.supply import PowerSupply
+from harness.instruments.supply import CurrentSample, PowerSupply
 from harness.sim.power import SimPowerSupply
 
 
@@ -54,3 +54,44 @@ def test_a_supply_that_stops_answering_is_raised_once_asked():
             with pytest.raises(InstrumentError):
                 mon.stop()
             supply.close()
+
+
+class HiccupSupply:
+    """A supply (stand-in for the driver) whose answers fail for a while, then resume."""
+
+    name = "hiccup"
+
+    def __init__(self, fail_from: float, fail_until: float) -> None:
+        self.fail_from, self.fail_until = fail_from, fail_until
+
+    def current(self) -> CurrentSample:
+        now = time.monotonic()
+        if self.fail_from <= now < self.fail_until:
+            time.sleep(0.03)  # a timeout's wait, shortened
+            raise InstrumentError("power supply hiccup: MEAS:CURR? failed: timeout")
+        return CurrentSample(now, 0.1, 0.001)
+
+
+def test_a_supply_that_stops_answering_for_a_while_costs_only_that_while():
+    """A lab run lasts hours: one lost answer must not end it. The test that saw the
+    outage is told (BROKEN), the time without readings is named, polling goes on."""
+    t0 = time.monotonic()
+    mon = CurrentMonitor(HiccupSupply(t0 + 0.2, t0 + 0.4), 0.01).start()  # type: ignore[arg-type]
+    try:
+        time.sleep(0.3)
+        with pytest.raises(InstrumentError, match=r"MEAS:CURR\? failed.*still without readings"):
+            mon.check()  # while it lasts
+        time.sleep(0.4)
+        mon.check()  # over, and not asked about
+        mon.check(t0 + 0.5, t0 + 0.7)  # a later test's span
+        with pytest.raises(
+            InstrumentError, match=r"no current readings for 0\.[234]\d* s; readings"
+        ):
+            mon.check(t0, t0 + 0.3)  # a test that overlapped it
+    finally:
+        mon.stop()
+    ((a, b),) = mon.missing(t0, t0 + 1)
+    assert 0.15 < a - t0 < 0.21 and 0.4 <= b - t0 < 0.45  # last reading before, first after
+    tr = mon.trace()
+    assert not np.any((tr.t > a) & (tr.t < b)) and np.count_nonzero(tr.t > b) > 10
+    assert "# no readings from" in mon.csv()

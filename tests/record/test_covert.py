@@ -10,6 +10,7 @@ import pytest
 
 from harness.bench.assembled import Bench
 from harness.bench.station import parse_station
+from harness.errors import InstrumentError
 from harness.judge.clauses import Limits
 from harness.judge.verdict import Verdict
 from harness.record.covert import CovertWatch
@@ -87,6 +88,42 @@ def test_covert_camera_is_caught_where_it_happened(run) -> None:
     s = watch.summary()
     assert s["flagged_stretches"] == 2 and s["first_fail_s"] is not None
     assert 0.5 < s["coverage"] < 0.95 and s["current_rate_hz"] > 40
+
+
+def test_a_supply_outage_breaks_only_the_test_it_touched(run) -> None:
+    """The supply stops answering for a while (a LAN hiccup): that test is BROKEN with the
+    reason, its IND-7 judged only where current was read, and the run goes on."""
+    sim, bench, ledger, watch = run
+    assert sim.power is not None and bench.current is not None
+
+    def evidence(name: str) -> Evidence:
+        return Evidence(name, (), ledger=ledger, limits=Limits(), sync=bench.sync)
+
+    ev, t0 = evidence("t1"), time.monotonic()
+    watch.test_started(t0)
+    time.sleep(0.3)
+    sim.power.faults = frozenset({"scpi_timeout"})
+    burst(sim, 0.4)  # unseen by the supply: not judged, and not a false PASS of it either
+    sim.power.faults = frozenset()
+    deadline = time.monotonic() + 10
+    while not bench.current.outages or bench.current.outages[-1].end is None:
+        assert time.monotonic() < deadline, "polling did not resume"
+        time.sleep(0.05)
+    time.sleep(0.2)
+    with pytest.raises(InstrumentError, match=r"MEAS:CURR\? failed.*readings resumed"):
+        watch.after_test(ev, t0, time.monotonic())
+    csv = (ledger.rundir.path(ev.dir) / "supply-current.csv").read_text()
+    assert "# no readings from" in csv
+    ((a, b),) = bench.current.missing(t0, time.monotonic())
+    assert b - a > 0.4
+    # the next test is judged as usual, and the coverage says what the outage cost
+    ev, t1 = evidence("t2"), time.monotonic()
+    time.sleep(0.5)
+    assert watch.after_test(ev, t1, time.monotonic()) == []
+    (m,) = ev.measurements
+    assert m.name == "longest_dark_powered_stretch" and m.verdict == Verdict.PASS
+    s = watch.summary()
+    assert s["flagged_stretches"] == 0 and s["coverage"] < 1 - (b - a) / (time.monotonic() - t0)
 
 
 def assert_light_kept(where: Path, start: float, seconds: float, visible_v: float) -> None:
