@@ -19,30 +19,17 @@ import bisect
 import threading
 import time
 from array import array
-from dataclasses import dataclass
 
 import numpy as np
 
 from harness.errors import InstrumentError, TallyError
+from harness.instruments.outage import Outage, first_touching, missing
 from harness.instruments.supply import PowerSupply
 from harness.judge.current import CurrentTrace
 from harness.wire.text import csv_text
 
 INTERVAL_S = 0.02
 MAX_SAMPLES = 4_000_000  # ~22 h at 50 Hz (96 MB); later readings are counted, not kept
-
-
-@dataclass
-class Outage:
-    """Host times between the last reading before a failure and the first after it
-    (`end` None while it lasts), and the supply's reason."""
-
-    start: float
-    end: float | None
-    reason: str
-
-    def touches(self, start: float, end: float) -> bool:
-        return self.start <= end and (self.end is None or self.end >= start)
 
 
 class CurrentMonitor:
@@ -88,19 +75,13 @@ class CurrentMonitor:
             raise type(self.error)(str(self.error))
         now = time.monotonic()
         lo, hi = (now, now) if start is None else (start, now if end is None else end)
-        for o in list(self.outages):
-            if o.touches(lo, hi) or o.end is None:
-                lasted = (o.end if o.end is not None else now) - o.start
-                state = "still without readings" if o.end is None else "readings resumed"
-                raise InstrumentError(
-                    f"{o.reason} (no current readings for {lasted:.1f} s; {state})"
-                )
+        outage = first_touching(self.outages, lo, hi)
+        if outage is not None:
+            raise outage.error("current readings")
 
     def missing(self, start: float, end: float) -> list[tuple[float, float]]:
         """The spans of [start, end] without readings because the supply failed."""
-        now = time.monotonic()
-        spans = [(o.start, o.end if o.end is not None else now) for o in list(self.outages)]
-        return [(max(a, start), min(b, end)) for a, b in spans if a < end and b > start]
+        return missing(self.outages, start, end)
 
     @property
     def running(self) -> bool:

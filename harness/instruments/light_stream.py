@@ -16,6 +16,12 @@ own sample rate, and a DMM's timebase drifts against the host clock by some ppm,
 over a ten-minute chunk would be milliseconds; from a trigger taken as the window opens
 it stays what a per-test acquisition had. Chunks already judged are released
 (`release_before`), so memory follows what is still to be looked at.
+
+A failed conversation (an `R?` that timed out, a block that did not parse) may have taken
+readings with it, so later ones could not be timed from the chunk's trigger: the chunk
+ends at its last reading kept, the stream arms a new one (at each poll until the
+instrument answers again), and the time between is an `Outage`. A window it touched is
+BROKEN with the reason; the stream, and the tests after it, go on.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from types import TracebackType
 import numpy as np
 
 from harness.errors import InstrumentError
+from harness.instruments.outage import Outage, first_touching
 from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Photodiode, Trigger
 from harness.judge.light import LightTrace
 
@@ -91,7 +98,9 @@ class LightStream:
         self._chunks: list[_Chunk] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._error: BaseException | None = None  # what stopped the stream for good
+        self.outages: list[Outage] = []
+        self._outage: Outage | None = None  # the one lasting now
         self._keep_since: float | None = None
         self.rolls = 0
 
@@ -119,7 +128,7 @@ class LightStream:
             self._thread.join(bound)
             if self._thread.is_alive():
                 self._fail(InstrumentError(f"light stream did not stop within {bound:.1f} s"))
-        if self._error is None:
+        if self._error is None and self._outage is None:
             try:
                 with self._io:
                     self._pd.abort()
@@ -128,14 +137,19 @@ class LightStream:
                 self._fail(e)
         self.check()
 
-    def check(self) -> None:
-        """Raise what stopped the stream, if anything (as an InstrumentError)."""
+    def check(self, start: float | None = None, end: float | None = None) -> None:
+        """Raise what stopped the stream, an outage lasting now, or one that touched
+        [start, end] (as an InstrumentError)."""
         e = self._error
-        if e is None:
-            return
-        if isinstance(e, InstrumentError):
-            raise InstrumentError(str(e))
-        raise InstrumentError(f"light stream: {e!r}") from e
+        if e is not None:
+            if isinstance(e, InstrumentError):
+                raise InstrumentError(str(e))
+            raise InstrumentError(f"light stream: {e!r}") from e
+        now = time.monotonic()
+        lo, hi = (now, now) if start is None else (start, now if end is None else end)
+        outage = first_touching(self.outages, lo, hi)
+        if outage is not None:
+            raise outage.error("light recorded")
 
     @property
     def error(self) -> BaseException | None:
@@ -155,11 +169,39 @@ class LightStream:
         try:
             while not self._stop.wait(self._poll_s):
                 with self._io:
-                    self._pull()
-                    if self._chunks[-1].full:  # a chunk ran out mid-test: go on at once
-                        self._arm()
+                    if self._outage is not None:
+                        self._recover()
+                        continue
+                    try:
+                        self._pull()
+                        if self._chunks[-1].full:  # a chunk ran out mid-test: go on at once
+                            self._arm()
+                    except InstrumentError as e:
+                        self._lost(e)
         except BaseException as e:  # kept for whoever asks next, never lost with the thread
             self._fail(e)
+
+    def _lost(self, e: InstrumentError) -> None:
+        """A conversation failed: the chunk ends at its last reading kept (readings the
+        failure took would shift every later one), and an outage begins there."""
+        with self._lock:
+            chunk = self._chunks[-1]
+            chunk.buf = chunk.buf[: chunk.n].copy()  # full: nothing more is read into it
+            start = chunk.span()[1] if chunk.n else time.monotonic()
+        if self._outage is None:
+            self._outage = Outage(start, None, str(e))
+            self.outages.append(self._outage)
+
+    def _recover(self) -> None:
+        """Arm a new chunk after an outage; if the instrument fails again, at the next poll."""
+        assert self._outage is not None
+        try:
+            self._pd.abort()  # it may still be acquiring the chunk that was cut
+            self._arm()
+        except InstrumentError:
+            return
+        self._outage.end = self._chunks[-1].trigger.t_host
+        self._outage = None
 
     def _pull(self) -> int:
         chunk = self._chunks[-1]
@@ -214,18 +256,20 @@ class LightStream:
     def pull(self) -> None:
         """Fetch what the instrument holds now (readings up to this instant)."""
         self.check()
-        try:
-            with self._io:
+        with self._io:
+            self.check()  # again: the stream's thread may have failed while this waited
+            try:
                 self._pull()
-        except InstrumentError as e:
-            self._fail(e)
-            raise
+            except InstrumentError as e:
+                self._lost(e)
+                raise
 
     def roll(self, min_left_s: float | None = None) -> bool:
         """Start a new chunk: always, or if the current one has less than `min_left_s` of
         room left (between tests, where a chunk boundary falls inside no window)."""
         self.check()
         with self._io:
+            self.check()  # again: arming a cut chunk's successor is `_recover`'s (ABOR first)
             chunk = self._chunks[-1]
             left = chunk.time(len(chunk.buf)) - time.monotonic()
             if min_left_s is not None and left >= min_left_s:
@@ -234,7 +278,7 @@ class LightStream:
                 self._pull()
                 self._arm()
             except InstrumentError as e:
-                self._fail(e)
+                self._lost(e)
                 raise
         return True
 
@@ -315,6 +359,8 @@ class LightWindow:
         self.end = time.monotonic()
         try:
             self._stream.pull()
+            assert self.start is not None
+            self._stream.check(self.start, self.end)  # an outage inside the window
         except InstrumentError as problem:
             if exc is not None:
                 exc.add_note(f"light stream: {problem}")

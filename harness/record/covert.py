@@ -112,9 +112,10 @@ class CovertWatch:
         now, draw both (every test, or only one with a flagged stretch: `plots_for`);
         return the measurements of this test that are not PASS."""
         current = self.bench.current
-        assert current is not None
-        try:  # the supply failed during the test: BROKEN, once the rest is on record
+        assert current is not None and self.bench.stream is not None
+        try:  # the supply or photodiode failed in the test: BROKEN, once the rest is on record
             current.check(t_start, t_end)
+            self.bench.stream.check(t_start, t_end)
             outage = None
         except InstrumentError as exc:
             outage = exc

@@ -3,6 +3,7 @@ with a small, stated gap, and a failing instrument is raised, never lost."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -84,12 +85,45 @@ def test_every_window_counts_from_a_trigger_of_its_own(photodiode):
 
 
 def test_a_failing_instrument_is_raised_from_the_window(photodiode):
+    """An instrument that never answers R? again: every window is BROKEN with its reason,
+    each after a bounded wait, and stopping is bounded too."""
     inst, pd = photodiode(timeout_s=0.3)
     stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02, fresh_windows=False).start()
     inst.faults = {"scpi_timeout"}
     with pytest.raises(InstrumentError, match=r"timed out on R\?"), stream.window():
         time.sleep(0.5)
-    with pytest.raises(InstrumentError, match=r"timed out on R\?"):
-        stream.window().__enter__()
-    with pytest.raises(InstrumentError):
+    t = time.monotonic()
+    with pytest.raises(InstrumentError, match=r"timed out on R\?"), stream.window():
+        time.sleep(0.1)
+    assert time.monotonic() - t < 2.0
+    with contextlib.suppress(InstrumentError):  # raised if it is failing at that moment
         stream.stop()
+    assert stream.outages and all("timed out on R?" in o.reason for o in stream.outages)
+
+
+def test_an_instrument_that_fails_for_a_while_costs_only_that_while(photodiode):
+    """A lab's run lasts hours: one lost R? must not end it. The window it touched is
+    BROKEN; the light after it is recorded in a new chunk, timed from its own trigger."""
+    inst, pd = photodiode(timeout_s=0.3)
+    stream = LightStream(pd, 1e-4, chunk_s=5, poll_s=0.02, fresh_windows=False).start()
+    try:
+        t0 = time.monotonic()
+        time.sleep(0.2)
+        inst.faults = {"scpi_timeout"}
+        broken = pytest.raises(InstrumentError, match=r"timed out on R\?.*no light recorded")
+        with broken, stream.window():
+            time.sleep(0.4)
+        inst.faults = set()
+        deadline = time.monotonic() + 5
+        while stream.outages[-1].end is None:
+            assert time.monotonic() < deadline, "the stream did not resume"
+            time.sleep(0.02)
+        with stream.window() as w:
+            time.sleep(0.3)
+        assert len(w.trace(VISIBLE_V).v) >= 0.25 / 1e-4  # recorded again, one chunk
+        holes = stream.outages
+        seen = stream.seen(t0, time.monotonic())
+        assert len(seen) >= 2 and seen[0][1] <= holes[0].start + 1e-3
+        assert all(o.end is not None for o in holes)
+    finally:
+        stream.stop()  # nothing failing now: no error

@@ -110,7 +110,7 @@ def test_a_supply_outage_breaks_only_the_test_it_touched(run) -> None:
         assert time.monotonic() < deadline, "polling did not resume"
         time.sleep(0.05)
     time.sleep(0.2)
-    with pytest.raises(InstrumentError, match=r"MEAS:CURR\? failed.*readings resumed"):
+    with pytest.raises(InstrumentError, match=r"MEAS:CURR\? failed.*recording resumed"):
         watch.after_test(ev, t0, time.monotonic())
     csv = (ledger.rundir.path(ev.dir) / "supply-current.csv").read_text()
     assert "# no readings from" in csv
