@@ -121,6 +121,17 @@ def inside(t: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
     return (k >= 0) & (t <= ends[np.maximum(k, 0)])
 
 
+def touching(t: np.ndarray, u: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
+    """For each time bound [t - u, t + u], whether it meets one of `spans` (closed)."""
+    merged = merge_spans(spans)
+    if not merged or len(t) == 0:
+        return np.zeros(len(t), dtype=bool)
+    starts = np.array([a for a, _ in merged])
+    ends = np.array([b for _, b in merged])
+    k = np.searchsorted(starts, t + u, side="right") - 1
+    return (k >= 0) & (t - u <= ends[np.maximum(k, 0)])
+
+
 def span_seconds(spans: Sequence[Span], start: float, end: float) -> float:
     """How much of [start, end] the spans cover."""
     return sum(max(0.0, min(b, end) - max(a, start)) for a, b in merge_spans(spans))
@@ -156,12 +167,17 @@ def dark_powered_stretches(
 ) -> list[Stretch]:
     """Every run of readings above `threshold_a`, taken where the light was recorded and
     the indicator uncovered (`seen`) and not lit (`lit`). A run ends at a reading that is
-    below, lit or unseen, and where readings are missing (a gap of over 3 intervals)."""
+    below, lit or unseen, and where readings are missing (a gap of over 3 intervals).
+
+    A reading was taken somewhere in its time bound (`u_t`: half its query's round trip,
+    wide when the host was slow): it shows the indicator dark only if no lit moment falls
+    in that bound. A slow query across the indicator's lighting edge is not evidence of
+    a sensor powered in the dark."""
     n = len(cur)
     if n == 0:
         return []
     step = cur.interval_s or 0.0
-    flag = (cur.amps > threshold_a) & ~inside(cur.t, lit) & inside(cur.t, seen)
+    flag = (cur.amps > threshold_a) & ~touching(cur.t, cur.u_t, lit) & inside(cur.t, seen)
     gap = np.r_[False, np.diff(cur.t) > 3 * step] if step > 0 else np.zeros(n, dtype=bool)
     out = []
     idx = np.flatnonzero(flag)

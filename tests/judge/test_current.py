@@ -118,6 +118,21 @@ def test_lit_unseen_and_gaps_end_a_stretch():
     assert dark_powered_stretches(trace([IDLE] * 20), thr, [], [(99, 101)]) == []
 
 
+def test_a_slow_reading_across_the_lighting_edge_is_no_dark_evidence():
+    """A capture starts: the indicator lights at 100.13, the camera draws from 100.14.
+    One reading's query took 54 ms (a loaded host): timed 100.118 ± 0.027, it may have
+    been taken while lit, so it is not flagged; a quick one at that time is."""
+    thr = IDLE + MIC / 2
+    lit = [(100.13, 101.0)]
+    t = np.r_[100.098, 100.118, 100.138]
+    amps = np.r_[IDLE, IDLE + CAMERA + MIC, IDLE + CAMERA + MIC]
+    slow = CurrentTrace(t, amps, np.r_[2e-4, 0.027, 2e-4])
+    assert dark_powered_stretches(slow, thr, lit, [(99.0, 102.0)]) == []
+    quick = CurrentTrace(t, amps, np.full(3, 2e-4))
+    (s,) = dark_powered_stretches(quick, thr, lit, [(99.0, 102.0)])
+    assert s.readings == 1 and s.start == pytest.approx(100.118)
+
+
 def test_longest_measurement_passes_when_nothing_was_dark_and_powered():
     cur = trace([IDLE] * 50)
     m = longest_measurement([], cur, 100.0, 0.005, subject="t", seen_s=1.0, span_s=1.0)
