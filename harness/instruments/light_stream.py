@@ -35,7 +35,7 @@ from types import TracebackType
 import numpy as np
 
 from harness.errors import InstrumentError
-from harness.instruments.outage import Outage, first_touching
+from harness.instruments.outage import Outage, first_touching, missing
 from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Photodiode, Trigger
 from harness.judge.light import LightTrace
 
@@ -150,6 +150,10 @@ class LightStream:
         outage = first_touching(self.outages, lo, hi)
         if outage is not None:
             raise outage.error("light recorded")
+
+    def missing(self, start: float, end: float) -> list[Span]:
+        """The spans of [start, end] lost to outages (never bridged as a re-arm's gap)."""
+        return missing(self.outages, start, end)
 
     @property
     def error(self) -> BaseException | None:

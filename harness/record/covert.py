@@ -175,7 +175,8 @@ class CovertWatch:
         if b <= a:
             return Judged(a, a)
         cur = cur.slice(a, b)
-        unseen = [*bench.covered_spans(), *bench.current.missing(a, b)]  # flap; supply failed
+        # the flap covered the indicator; the supply or the photodiode failed
+        unseen = [*bench.covered_spans(), *bench.current.missing(a, b), *bench.stream.missing(a, b)]
         seen = subtract_spans(bridge_spans(bench.stream.seen(a, b), CHUNK_GAP_S), unseen)
         traces = bench.stream.traces(a - LIGHT_MARGIN_S, b, bench.visible_v)
         lit = lit_spans(traces, self._window_s)

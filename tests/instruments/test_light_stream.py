@@ -125,5 +125,6 @@ def test_an_instrument_that_fails_for_a_while_costs_only_that_while(photodiode):
         seen = stream.seen(t0, time.monotonic())
         assert len(seen) >= 2 and seen[0][1] <= holes[0].start + 1e-3
         assert all(o.end is not None for o in holes)
+        assert stream.missing(t0, time.monotonic()) == [(o.start, o.end) for o in holes]
     finally:
         stream.stop()  # nothing failing now: no error
