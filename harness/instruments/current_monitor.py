@@ -23,7 +23,8 @@ from array import array
 import numpy as np
 
 from harness.errors import InstrumentError, TallyError
-from harness.instruments.outage import Outage, first_touching, missing
+from harness.instruments.outage import Outage, missing
+from harness.instruments.outage import check as check_outages
 from harness.instruments.supply import PowerSupply
 from harness.judge.current import CurrentTrace
 from harness.wire.text import csv_text
@@ -73,11 +74,7 @@ class CurrentMonitor:
         touched [start, end] (a fresh exception each time)."""
         if self.error is not None:
             raise type(self.error)(str(self.error))
-        now = time.monotonic()
-        lo, hi = (now, now) if start is None else (start, now if end is None else end)
-        outage = first_touching(self.outages, lo, hi)
-        if outage is not None:
-            raise outage.error("current readings")
+        check_outages(self.outages, "current readings", start, end)
 
     def missing(self, start: float, end: float) -> list[tuple[float, float]]:
         """The spans of [start, end] without readings because the supply failed."""

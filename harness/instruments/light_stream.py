@@ -35,7 +35,8 @@ from types import TracebackType
 import numpy as np
 
 from harness.errors import InstrumentError
-from harness.instruments.outage import Outage, first_touching, missing
+from harness.instruments.outage import Outage, missing
+from harness.instruments.outage import check as check_outages
 from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Photodiode, Trigger
 from harness.judge.light import LightTrace
 
@@ -145,11 +146,7 @@ class LightStream:
             if isinstance(e, InstrumentError):
                 raise InstrumentError(str(e))
             raise InstrumentError(f"light stream: {e!r}") from e
-        now = time.monotonic()
-        lo, hi = (now, now) if start is None else (start, now if end is None else end)
-        outage = first_touching(self.outages, lo, hi)
-        if outage is not None:
-            raise outage.error("light recorded")
+        check_outages(self.outages, "light recorded", start, end)
 
     def missing(self, start: float, end: float) -> list[Span]:
         """The spans of [start, end] lost to outages (never bridged as a re-arm's gap)."""

@@ -33,9 +33,14 @@ class Outage:
         return InstrumentError(f"{self.reason} (no {what} for {lasted:.1f} s; {state})")
 
 
-def first_touching(outages: list[Outage], start: float, end: float) -> Outage | None:
-    """The first outage that lasts now or touched [start, end]."""
-    return next((o for o in list(outages) if o.end is None or o.touches(start, end)), None)
+def check(outages: list[Outage], what: str, start: float | None, end: float | None) -> None:
+    """Raise the first outage that lasts now or touched [start, end] (now, without a
+    `start`; up to now, without an `end`), as the error a test it touched ends with."""
+    now = time.monotonic()
+    lo, hi = (now, now) if start is None else (start, now if end is None else end)
+    outage = next((o for o in list(outages) if o.end is None or o.touches(lo, hi)), None)
+    if outage is not None:
+        raise outage.error(what)
 
 
 def missing(outages: list[Outage], start: float, end: float) -> list[tuple[float, float]]:

@@ -49,17 +49,24 @@ class PowerSupply:
         return cls(res, resource)
 
     def query(self, cmd: str) -> str:
-        """One exchange. After a failed one (a timeout), what the supply may still send is
-        dropped (a device clear, as the photodiode's driver does): a late answer must
-        never be read as the answer to the next query."""
+        """One exchange (see `_exchange`)."""
+        return self._exchange(cmd)[0]
+
+    def _exchange(self, cmd: str) -> tuple[str, float, float]:
+        """One exchange, timed inside the lock (a wait for the lock does not widen the
+        bound): the answer, and the host times it was sent and received. After a failed
+        one (a timeout), what the supply may still send is dropped (a device clear, as the
+        photodiode's driver does): a late answer must never be read as the next one's."""
         try:
             with self._lock:
+                sent = time.monotonic()
                 try:
-                    return str(self.resource.query(cmd)).strip()[:256]
+                    text = str(self.resource.query(cmd)).strip()[:256]
                 except Exception:
                     with contextlib.suppress(Exception):
                         self.resource.clear()
                     raise
+                return text, sent, time.monotonic()
         except Exception as exc:
             raise InstrumentError(f"power supply {self.name}: {cmd} failed: {exc}") from None
 
@@ -89,21 +96,8 @@ class PowerSupply:
         return self.query("OUTP?") in ("1", "ON")
 
     def current(self) -> CurrentSample:
-        """`MEAS:CURR?`, timed inside the lock so a wait for it does not widen the bound."""
-        try:
-            with self._lock:
-                sent = time.monotonic()
-                try:
-                    text = str(self.resource.query("MEAS:CURR?")).strip()[:256]
-                except Exception:
-                    # a late answer must not be timed as the next one's (the monitor
-                    # polls on after a failure)
-                    with contextlib.suppress(Exception):
-                        self.resource.clear()
-                    raise
-                received = time.monotonic()
-        except Exception as exc:
-            raise InstrumentError(f"power supply {self.name}: MEAS:CURR? failed: {exc}") from None
+        """`MEAS:CURR?`, centred on its exchange's round trip."""
+        text, sent, received = self._exchange("MEAS:CURR?")
         try:
             amps = float(text)
         except ValueError:

@@ -112,13 +112,7 @@ def subtract_spans(spans: Sequence[Span], holes: Sequence[Span]) -> list[Span]:
 
 def inside(t: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
     """For each time, whether it lies in one of `spans` (closed)."""
-    merged = merge_spans(spans)
-    if not merged or len(t) == 0:
-        return np.zeros(len(t), dtype=bool)
-    starts = np.array([a for a, _ in merged])
-    ends = np.array([b for _, b in merged])
-    k = np.searchsorted(starts, t, side="right") - 1
-    return (k >= 0) & (t <= ends[np.maximum(k, 0)])
+    return touching(t, np.zeros(len(t)), spans)
 
 
 def touching(t: np.ndarray, u: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
