@@ -48,7 +48,9 @@ def test_streams_with_r_while_acquiring(photodiode, led: Led) -> None:
     sizes = [len(c) for c in chunks]
     assert all(s > 0 for s in sizes), sizes
     total = sum(sizes)
-    assert elapsed / 1e-4 - 60 <= total <= elapsed / 1e-4 + 2  # readings whose time <= now
+    # Readings whose time <= now: the trigger is known to +-u_s (the INIT round trip), so
+    # on a loaded host up to u_s more of them may already be taken (CI: 1262 for 1257).
+    assert elapsed / 1e-4 - 60 <= total <= (elapsed + trig.u_s) / 1e-4 + 2
     v = np.concatenate(chunks)
     assert np.abs(v - LIT_V).max() < 0.1
 

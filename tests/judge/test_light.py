@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -241,14 +240,3 @@ def test_to_csv_round_trips(tmp_path) -> None:
     assert data.shape == (len(tr), 2)
     np.testing.assert_allclose(data[:, 0], tr.times, atol=1e-9)
     np.testing.assert_allclose(data[:, 1], tr.v, rtol=1e-6)
-
-
-def test_analysis_is_vectorised() -> None:
-    """2 M samples through the whole analysis: a Python loop over samples would take ~s."""
-    tr = make_trace(pwm(100, 0.5, start=2.0, end=15.0), duration_s=20.0, dt=1e-5)
-    began = time.perf_counter()
-    tr.lit_intervals()
-    tr.dark_gaps(tr.t0, tr.t_end)
-    tr.min_windowed(tr.t0 + 3, tr.t0 + 14)
-    elapsed = time.perf_counter() - began
-    assert len(tr) / elapsed > 5e6, f"{len(tr) / elapsed / 1e6:.1f} Msamples/s"
