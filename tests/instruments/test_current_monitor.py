@@ -31,11 +31,18 @@ def test_polls_fast_and_slices_on_the_host_clock():
             supply.close()
     whole = mon.trace()
     assert whole.rate_hz > 50 and len(mon) == len(whole)
-    assert np.all(np.diff(whole.t) > 0) and np.all(whole.u_t < 0.01)
-    before, after = mon.trace(end=start - 0.01), mon.trace(start + 0.01)
-    assert np.allclose(before.amps, 0.12, atol=0.003) and np.allclose(after.amps, 0.30, atol=0.003)
+    assert np.all(np.diff(whole.t) > 0) and np.all(whole.u_t > 0)
+    assert np.median(whole.u_t) < 0.01  # a local link: a few ms (a loaded host, some more)
+    # each reading is what the supply drew inside its time bound: wholly before the step
+    # 0.12 A, wholly after it 0.30 A (a slow query is wider, not wrong)
+    early, late = whole.t + whole.u_t < start, whole.t - whole.u_t > start
+    assert np.count_nonzero(early) > 10 and np.count_nonzero(late) > 10
+    assert np.allclose(whole.amps[early], 0.12, atol=0.003)
+    assert np.allclose(whole.amps[late], 0.30, atol=0.003)
     # slices are by host time: every reading is in one of them or in the 20 ms between
     # (an exact count: how many fall between depends on the poll's timing, not a rate)
+    before, after = mon.trace(end=start - 0.01), mon.trace(start + 0.01)
+    assert np.all(before.t <= start - 0.01) and np.all(after.t >= start + 0.01)
     between = np.count_nonzero((whole.t > start - 0.01) & (whole.t < start + 0.01))
     assert len(before) + len(after) + between == len(whole)
     rows = mon.csv(start - 0.05, start + 0.05).splitlines()
