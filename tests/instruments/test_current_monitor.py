@@ -20,7 +20,11 @@ def test_polls_fast_and_slices_on_the_host_clock():
         """0.12 A, and 0.30 A from `start` on."""
         return np.where(times >= start, 0.30, 0.12)
 
-    with SimPowerSupply(lambda on: None, lambda: 0.0, draw=step, noise_a=0.0005, seed=1) as sim:
+    avg_s = 0.005  # the supply's own averaging window behind each answer
+    sim = SimPowerSupply(
+        lambda on: None, lambda: 0.0, draw=step, noise_a=0.0005, seed=1, averaging_s=avg_s
+    )
+    with sim:
         supply = PowerSupply.open(sim.resource)
         supply.output(True)
         mon = CurrentMonitor(supply, 0.01).start()
@@ -33,9 +37,9 @@ def test_polls_fast_and_slices_on_the_host_clock():
     assert whole.rate_hz > 50 and len(mon) == len(whole)
     assert np.all(np.diff(whole.t) > 0) and np.all(whole.u_t > 0)
     assert np.median(whole.u_t) < 0.01  # a local link: a few ms (a loaded host, some more)
-    # each reading is what the supply drew inside its time bound: wholly before the step
-    # 0.12 A, wholly after it 0.30 A (a slow query is wider, not wrong)
-    early, late = whole.t + whole.u_t < start, whole.t - whole.u_t > start
+    # each reading is what the supply drew over its window inside its time bound: wholly
+    # before the step 0.12 A, wholly after it 0.30 A (a slow query is wider, not wrong)
+    early, late = whole.t + whole.u_t < start, whole.t - whole.u_t - avg_s > start
     assert np.count_nonzero(early) > 10 and np.count_nonzero(late) > 10
     assert np.allclose(whole.amps[early], 0.12, atol=0.003)
     assert np.allclose(whole.amps[late], 0.30, atol=0.003)
