@@ -24,10 +24,12 @@ PARALLEL = 4  # the runs mostly wait on real time
 SEED = "20261130"
 
 
-def shrunk_steps(run_dir: Path) -> int | None:
+def failure_steps(run_dir: Path) -> tuple[int | None, int | None]:
+    """The recorded failure's steps (first found, after shrinking), or Nones: not found."""
     for path in run_dir.glob("tests/*/state_machine_failure.json"):
-        return int(json.loads(path.read_text())["shrunk_steps"])
-    return None
+        failure = json.loads(path.read_text())
+        return failure.get("found_steps"), int(failure["shrunk_steps"])
+    return None, None
 
 
 def run() -> dict[str, Any]:
@@ -37,15 +39,16 @@ def run() -> dict[str, Any]:
         base, {n: [n] for n in faults}, parallel=PARALLEL, suites=MACHINE,
         extra=("--hypothesis-seed", SEED),
     )  # fmt: skip
-    found, missed, seconds, steps = [], [], {}, {}
+    found, missed, seconds, steps, first = [], [], {}, {}, {}
     for name, r in runs.items():
         f = FAULTS[name]
         tied = set(f.clauses) | set(f.incidental)
         hit = sorted(tied & (r.with_verdict(f.verdict) | r.with_verdict("FAIL")))
         (found if hit else missed).append(name)
         seconds[name] = round(r.seconds, 1)
-        steps[name] = shrunk_steps(base / name)
+        first[name], steps[name] = failure_steps(base / name)
     shrunk = [steps[n] for n in found if steps[n] is not None]
+    unshrunk = [first[n] for n in found if first[n] is not None]
     return {
         "sm_found_ratio": round(len(found) / len(faults), 3),
         "sm_found": f"{len(found)}/{len(faults)}",
@@ -56,8 +59,10 @@ def run() -> dict[str, Any]:
         "sm_seconds_max": max(seconds.values()),
         "sm_shrunk_steps_median": statistics.median(shrunk) if shrunk else None,
         "sm_shrunk_steps_max": max(shrunk) if shrunk else None,
+        "sm_found_steps_median": statistics.median(unshrunk) if unshrunk else None,
         "sm_seconds": seconds,
         "sm_shrunk_steps": steps,
+        "sm_found_steps": first,  # the first failing example's steps, before shrinking
         "sm_verdicts": {n: r.summary.get("verdict") for n, r in runs.items()},
         "sm_goal": "sm_found_ratio = 1.0 in the sim profile's budget, short shrunk sequences",
         "run_dirs": str(base),

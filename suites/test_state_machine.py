@@ -109,6 +109,8 @@ class Context:
     long_recording_s: float = 2.5
     examples: list[list[Measurement]] = field(default_factory=list)
     observed: int = 0  # consented captures the device took
+    # steps of the first failing example, before shrinking (on record beside the shrunk one)
+    found_steps: int | None = None
     declined: int = 0  # consented captures it declined (BUSY or any refusal)
 
     @property
@@ -167,6 +169,8 @@ class GlassesMachine(RuleBasedStateMachine):
         self.deleted: set[str] = set()
         self.ms: list[Measurement] = []
         c.examples.append(self.ms)
+        self.steps = 0  # rules run to the end (the invariant counts them after each)
+        self.tearing_down = False
         self.last_restart = ""
         self.last_photo = 0.0
         self.covered_at: float | None = None  # the flap first covered the indicator
@@ -187,7 +191,17 @@ class GlassesMachine(RuleBasedStateMachine):
 
     def note(self, *ms: Measurement) -> None:
         self.ms.extend(ms)
-        fail_if_bad(list(ms))
+        try:
+            fail_if_bad(list(ms))
+        except ClauseFailure:
+            self.found(in_rule=not self.tearing_down)
+            raise
+
+    def found(self, in_rule: bool) -> None:
+        """Count the first failing example's steps (a rule that fails has not been counted
+        yet): how far shrinking got is on record, not only where it ended."""
+        if self.ctx.found_steps is None:
+            self.ctx.found_steps = self.steps + (1 if in_rule else 0)
 
     def refused(self, kind: str, source: str, exc: DeviceError | None, before: set[str]) -> None:
         """A capture without its consent, refused or not: CON-4 right after a restart, else
@@ -217,6 +231,7 @@ class GlassesMachine(RuleBasedStateMachine):
         """A consented capture refused: no privacy matter, but nothing observed. A declared
         kind refused as unknown breaks the protocol (FAIL of the clauses it serves)."""
         if exc.code in PROTOCOL_BREACHES:
+            self.found(in_rule=True)
             raise exc
         self.ctx.declined += 1
 
@@ -625,14 +640,17 @@ class GlassesMachine(RuleBasedStateMachine):
 
     @invariant()
     def device_agrees_with_model(self) -> None:
+        self.steps += 1  # run after every rule, once the initialize rule has run
         st_ = self.dut.state()
         leaked = [k for k in KINDS if st_.consent.get(k) and not self.consent[k]]
         if leaked:
             clause = "CON-4" if self.last_restart else "CON-1"
+            self.found(in_rule=False)
             raise ClauseFailure(
                 {clause: Verdict.FAIL.value}, f"{clause} FAIL: device reports consent {leaked}"
             )
         if st_.recording is not None and self.recording is None:
+            self.found(in_rule=False)
             raise ClauseFailure(
                 {"CON-3": Verdict.FAIL.value},
                 f"CON-3 FAIL: device still recording {st_.recording.kind} the model ended",
@@ -658,6 +676,7 @@ class GlassesMachine(RuleBasedStateMachine):
         return trace.slice(trace.t0, cut), events, infos, recordings
 
     def teardown(self) -> None:
+        self.tearing_down = True
         target(self.longest_s, label="longest recording (s)")
         target(float(self.revokes_live), label="revokes during a recording")
         target(float(self.restarts_after_capture), label="restarts after captures")
@@ -713,6 +732,7 @@ def test_random_sequences_keep_every_promise(dut, bench, evidence, limits, searc
                 evidence.attach_text("the recorded failure did not reproduce", str(exc))
             replaying = False
             ctx.examples.clear()
+            ctx.found_steps = None
         run_state_machine_as_test(machine, settings=chosen)
     except BaseException as exc:
         keep_failure(evidence, exc, ctx, replaying)
@@ -749,6 +769,7 @@ def keep_failure(evidence, exc: BaseException, ctx: Context, replayed: bool) -> 
         "state machine failure",
         {
             "error": str(exc)[:4000],
+            "found_steps": ctx.found_steps,  # the first failing example's, unshrunk
             "shrunk_steps": len(steps),
             "steps": steps,
             "reproduce": [ln for ln in notes.splitlines() if "reproduce_failure" in ln],
