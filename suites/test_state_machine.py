@@ -109,9 +109,9 @@ class Context:
     long_recording_s: float = 2.5
     examples: list[list[Measurement]] = field(default_factory=list)
     observed: int = 0  # consented captures the device took
+    declined: int = 0  # consented captures it declined (BUSY or any refusal)
     # steps of the first failing example, before shrinking (on record beside the shrunk one)
     found_steps: int | None = None
-    declined: int = 0  # consented captures it declined (BUSY or any refusal)
 
     @property
     def photos(self) -> bool:
@@ -169,7 +169,7 @@ class GlassesMachine(RuleBasedStateMachine):
         self.deleted: set[str] = set()
         self.ms: list[Measurement] = []
         c.examples.append(self.ms)
-        self.steps = 0  # rules run to the end (the invariant counts them after each)
+        self.steps = 0  # rules run and checked (the invariant counts each after it passes)
         self.tearing_down = False
         self.last_restart = ""
         self.last_photo = 0.0
@@ -194,14 +194,15 @@ class GlassesMachine(RuleBasedStateMachine):
         try:
             fail_if_bad(list(ms))
         except ClauseFailure:
-            self.found(in_rule=not self.tearing_down)
+            self.found()
             raise
 
-    def found(self, in_rule: bool) -> None:
-        """Count the first failing example's steps (a rule that fails has not been counted
-        yet): how far shrinking got is on record, not only where it ended."""
+    def found(self) -> None:
+        """Count the first failing example's steps: those checked, and the one failing now
+        (a rule, or the invariant after it) unless the example is being torn down. How far
+        shrinking got is on record, not only where it ended."""
         if self.ctx.found_steps is None:
-            self.ctx.found_steps = self.steps + (1 if in_rule else 0)
+            self.ctx.found_steps = self.steps + (0 if self.tearing_down else 1)
 
     def refused(self, kind: str, source: str, exc: DeviceError | None, before: set[str]) -> None:
         """A capture without its consent, refused or not: CON-4 right after a restart, else
@@ -231,7 +232,7 @@ class GlassesMachine(RuleBasedStateMachine):
         """A consented capture refused: no privacy matter, but nothing observed. A declared
         kind refused as unknown breaks the protocol (FAIL of the clauses it serves)."""
         if exc.code in PROTOCOL_BREACHES:
-            self.found(in_rule=True)
+            self.found()
             raise exc
         self.ctx.declined += 1
 
@@ -640,21 +641,21 @@ class GlassesMachine(RuleBasedStateMachine):
 
     @invariant()
     def device_agrees_with_model(self) -> None:
-        self.steps += 1  # run after every rule, once the initialize rule has run
         st_ = self.dut.state()
         leaked = [k for k in KINDS if st_.consent.get(k) and not self.consent[k]]
         if leaked:
             clause = "CON-4" if self.last_restart else "CON-1"
-            self.found(in_rule=False)
+            self.found()
             raise ClauseFailure(
                 {clause: Verdict.FAIL.value}, f"{clause} FAIL: device reports consent {leaked}"
             )
         if st_.recording is not None and self.recording is None:
-            self.found(in_rule=False)
+            self.found()
             raise ClauseFailure(
                 {"CON-3": Verdict.FAIL.value},
                 f"CON-3 FAIL: device still recording {st_.recording.kind} the model ended",
             )
+        self.steps += 1  # run after every rule, once the initialize rule has run
 
     def before_cover(self, trace, events, infos, recordings):
         """What the light is judged on when the flap covered the indicator: everything
