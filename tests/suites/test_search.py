@@ -57,7 +57,6 @@ def test_a_state_machine_failure_is_recorded_and_rerun_replays_it(tmp_path: Path
     found = read_json(failure)
     assert found["replay"] == f"--search-replay {hyp['failure']}"
     assert 1 <= found["shrunk_steps"] <= found["found_steps"] <= 12, found  # sim: 12 steps
-    assert len(found["steps"]) == found["shrunk_steps"], found
     assert any(map(restarts, found["steps"])), found  # CON-4: consent survived a restart
     assert not found["from_replay"]
 
