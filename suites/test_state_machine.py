@@ -588,6 +588,9 @@ class GlassesMachine(RuleBasedStateMachine):
         self.restarts_after_capture += self.captured_since_restart
         self.deletes_before_restart += self.deleted_since_restart
         self.captured_since_restart, self.deleted_since_restart = False, 0
+        # A sync point closes the power session: its last events lie between two points
+        # (interpolated, U = a half round trip) rather than beyond the last one.
+        self.bench.resync()
         self.dut.reboot() if how == "reboot" else self.dut.factory_reset()
         self.bench.resync()
         self.consent = dict.fromkeys(KINDS, False)

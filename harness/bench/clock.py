@@ -98,13 +98,10 @@ class ClockSync:
             return Mapped(
                 a.host_t + (d - a.device_s) * slope, max(a.half_rtt, b.half_rtt) + QUANTUM_S
             )
-        # Outside the synced span: extrapolate with the whole span's slope; its error
-        # is at most the span's endpoint errors over its length (or the spec's bound).
+        # Outside the synced span: extrapolate from the nearer end with the slope both the
+        # span and the spec allow (`_outside_slope`), its error growing with the distance.
         first, last = pts[0], pts[-1]
-        slope = _slope(first, last)
-        span = last.device_s - first.device_s
-        slope_u = (first.half_rtt + last.half_rtt) / span if span > 0 else MAX_DRIFT_PPM * 1e-6
-        slope_u = min(slope_u, 2 * MAX_DRIFT_PPM * 1e-6)
+        slope, slope_u = _outside_slope(first, last)
         end = last if i >= len(pts) else first
         dist = abs(d - end.device_s)
         return Mapped(
@@ -130,5 +127,30 @@ def _slope(a: SyncPoint, b: SyncPoint) -> float:
     return (b.host_t - a.host_t) / (b.device_s - a.device_s)
 
 
+def _outside_slope(first: SyncPoint, last: SyncPoint) -> tuple[float, float]:
+    """Host seconds per device second beyond the synced span, and its error bound.
+
+    The span says the slope lies within its endpoints' errors over its length; the spec
+    says within the drift bound (200 ppm). Both hold for a conforming device, so the slope
+    is the middle of where they overlap. A short span under a loaded host (two sync points
+    0.5 s apart, each good to 1.5 ms) says little (+-6000 ppm): the spec's bound then
+    decides, and its error is never understated by capping one number and not the other.
+    Where the two disagree (a clock drifting beyond the spec) both ranges are kept.
+    """
+    d = MAX_DRIFT_PPM * 1e-6
+    lo, hi = 1 / (1 + d), 1 / (1 - d)
+    span = last.device_s - first.device_s
+    if span > 0:
+        est = (last.host_t - first.host_t) / span
+        err = (first.half_rtt + last.half_rtt) / span
+        if est - err <= hi and est + err >= lo:
+            lo, hi = max(lo, est - err), min(hi, est + err)
+        else:
+            lo, hi = min(lo, est - err), max(hi, est + err)
+    return (lo + hi) / 2, (hi - lo) / 2
+
+
 def _drift_bound(dist_s: float) -> float:
-    return dist_s * MAX_DRIFT_PPM * 1e-6
+    """How far a clock within the spec's drift bound can stray over `dist_s` device seconds."""
+    d = MAX_DRIFT_PPM * 1e-6
+    return dist_s * d / (1 - d)

@@ -65,3 +65,24 @@ def test_clock_going_backwards_within_an_epoch_is_a_protocol_error(sim_device):
     sync.add(1, SyncPoint(10.0, 5.0, 0.001))
     with pytest.raises(ResponseBreach, match="backwards"):
         sync.add(1, SyncPoint(11.0, 4.0, 0.001))
+
+
+@pytest.mark.parametrize("drift_ppm", [-200.0, 0.0, 200.0])
+@pytest.mark.parametrize("errors_ms", [(1.5, -1.5), (-1.5, 1.5), (0.0, 0.0), (1.5, 1.5)])
+def test_a_short_span_never_understates_the_error_far_outside_it(sim_device, drift_ppm, errors_ms):
+    """Two sync points 0.5 s apart, each off by up to its 1.5 ms half round trip (a loaded
+    host): the span's slope may be 6000 ppm wrong. CI caught a conforming device failing
+    IND-1 when that slope was used with an error capped at 400 ppm; seconds out, the truth
+    must still lie within U, and U stays what the spec's drift bound allows."""
+    _, c = sim_device()
+    sync = ClockSync(c)
+    rate = 1 + drift_ppm * 1e-6  # device seconds per host second
+    h = 0.0015
+    for host_t, e in zip([100.0, 100.5], errors_ms, strict=True):
+        sync.add(7, SyncPoint(host_t + e / 1000, (host_t - 100.0) * rate + 50.0, h))
+    for host_t in [99.0, 99.9, 101.0, 103.0, 105.5, 110.0]:
+        t_us = round(((host_t - 100.0) * rate + 50.0) * 1e6)
+        m = sync.to_host(t_us, 7)
+        assert abs(m.t - host_t) <= m.u, (host_t, (m.t - host_t) * 1e3, m.u * 1e3)
+        dist = max(100.0 - host_t, host_t - 100.5, 0.0)
+        assert m.u <= h + dist * 2 * 200e-6 + 1e-5, (host_t, m.u * 1e3)
