@@ -58,11 +58,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> SuiteRuns:
+def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRuns]:
     """Whole-suite runs of simulated devices, each made once per session (tests/runs.py),
     in a folder the session's xdist workers share (their base folders' parent)."""
     base = tmp_path_factory.getbasetemp()
-    return SuiteRuns((base.parent if under_xdist() else base) / "suite-runs")
+    runs = SuiteRuns((base.parent if under_xdist() else base) / "suite-runs")
+    yield runs
+    runs.close()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

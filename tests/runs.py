@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -249,11 +249,20 @@ def under_xdist() -> bool:
 
 
 def suite_jobs() -> int:
-    """How many suite runs a test process starts at once when it alone runs the tests
-    (`TALLY_SUITE_JOBS`, default 4: they mostly wait on real time). Under pytest-xdist
-    each worker runs one at a time, so there the number of workers (`make test
-    TEST_WORKERS=n`) is the knob."""
-    return max(1, int(os.environ.get("TALLY_SUITE_JOBS", "4")))
+    """How many suite runs a test process makes ahead of its tests, at once
+    (`TALLY_SUITE_JOBS`; they mostly wait on real time): 4 when one process runs the
+    tests, 2 on each pytest-xdist worker (six workers: up to 12 runs ahead, beside the
+    ones tests wait for)."""
+    default = "2" if under_xdist() else "4"
+    return max(0, int(os.environ.get("TALLY_SUITE_JOBS", default)))
+
+
+def _worker_slot() -> tuple[int, int]:
+    """This xdist worker's index and the number of workers ((0, 1) without xdist)."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(name[2:]) if name[2:].isdigit() else 0
+    return index % max(1, count), max(1, count)
 
 
 class SuiteRuns:
@@ -265,11 +274,17 @@ class SuiteRuns:
     and reads it back. So the detection matrix and the tests that look at an awkward
     device's run more closely share one run, and a module-scoped fixture used on several
     workers runs nothing twice.
+
+    Runs are also made ahead (`many`): each process keeps `suite_jobs()` of them going in
+    the background, every worker starting from its own place in the list and passing over
+    a run another has begun, so the runs (two minutes of mostly waiting each) overlap one
+    another and the other tests instead of queueing behind one test per worker.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self._ahead: ThreadPoolExecutor | None = None
 
     def get(
         self,
@@ -279,6 +294,21 @@ class SuiteRuns:
         lawyer_seed: int | None = None,
         timeout_s: float = 1800,
     ) -> Run:
+        """The run: read back, waited for if another is making it, else made now."""
+        run = self._obtain(name, faults, suites, lawyer_seed, timeout_s, wait=True)
+        assert run is not None
+        return run
+
+    def _obtain(
+        self,
+        name: str,
+        faults: Sequence[str],
+        suites: Sequence[str],
+        lawyer_seed: int | None,
+        timeout_s: float,
+        wait: bool,
+    ) -> Run | None:
+        """`get`, or None at once if another is making the run and `wait` is false."""
         key = "\0".join([*suites, str(lawyer_seed)])
         digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         where = self.root / f"{name}-{digest}"
@@ -286,7 +316,9 @@ class SuiteRuns:
         if HALVED & set(faults) and tuple(suites) == ALL_SUITES:
             rest = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("suites/test_*.py"))
             halves = {"-machine": (MACHINE,), "-rest": tuple(p for p in rest if p != MACHINE)}
-        with _locked(self.root / f"{where.name}.lock"):
+        with _locked(self.root / f"{where.name}.lock", wait) as mine:
+            if not mine:
+                return None
             saved = {half: where / f"result{half}.json" for half in halves}
             if not all(path.exists() for path in saved.values()):
                 with ThreadPoolExecutor(max_workers=len(halves)) as pool:
@@ -309,12 +341,33 @@ class SuiteRuns:
         suites: Sequence[str] = EXAMPLE_SUITES,
         lawyers: Mapping[str, int] | None = None,
     ) -> Mapping[str, Run]:
-        """The runs of `jobs` (name: faults; `lawyers` gives some a spec-lawyer seed), each
-        made when first asked for. A process that runs the tests alone starts them all,
-        `suite_jobs()` at a time; an xdist worker makes only the ones its tests ask for
-        (the other workers, theirs)."""
-        prefetch = None if under_xdist() else suite_jobs()
-        return _LazyRuns(self, jobs, suites, lawyers or {}, prefetch)
+        """The runs of `jobs` (name: faults; `lawyers` gives some a spec-lawyer seed), read
+        (or made) when a test asks; meanwhile made ahead in the background."""
+        lawyers = dict(lawyers or {})
+        jobs = dict(jobs)
+        ahead = suite_jobs()
+        if ahead and jobs:
+            if self._ahead is None:
+                self._ahead = ThreadPoolExecutor(ahead, thread_name_prefix="suite-run")
+            names = list(jobs)
+            index, count = _worker_slot()
+            start = index * len(names) // count
+            for name in names[start:] + names[:start]:
+                self._ahead.submit(self._make_ahead, name, jobs[name], suites, lawyers.get(name))
+        return _LazyRuns(self, jobs, suites, lawyers)
+
+    def _make_ahead(
+        self, name: str, faults: Sequence[str], suites: Sequence[str], seed: int | None
+    ) -> None:
+        # A failed run is left unsaved: the test that needs it makes it and sees why.
+        with contextlib.suppress(Exception):
+            self._obtain(name, faults, suites, seed, 1800, wait=False)
+
+    def close(self) -> None:
+        """Drop the runs not yet begun ahead (a run under way finishes: another worker may
+        be waiting for it)."""
+        if self._ahead is not None:
+            self._ahead.shutdown(wait=False, cancel_futures=True)
 
 
 class _LazyRuns(Mapping[str, Run]):
@@ -324,26 +377,12 @@ class _LazyRuns(Mapping[str, Run]):
         jobs: Mapping[str, Sequence[str]],
         suites: Sequence[str],
         lawyers: Mapping[str, int],
-        prefetch: int | None,
     ) -> None:
         self._runs, self._jobs, self._suites = runs, dict(jobs), suites
         self._lawyers = dict(lawyers)
-        self._futures: dict[str, Future[Run]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=prefetch or 1)
-        if prefetch:
-            for name in self._jobs:
-                self._submit(name)
-
-    def _submit(self, name: str) -> Future[Run]:
-        if name not in self._futures:
-            faults = self._jobs[name]
-            self._futures[name] = self._pool.submit(
-                self._runs.get, name, faults, self._suites, self._lawyers.get(name)
-            )
-        return self._futures[name]
 
     def __getitem__(self, name: str) -> Run:
-        return self._submit(name).result()
+        return self._runs.get(name, self._jobs[name], self._suites, self._lawyers.get(name))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._jobs)
@@ -353,10 +392,15 @@ class _LazyRuns(Mapping[str, Run]):
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, wait: bool = True) -> Iterator[bool]:
+    """Hold `path`'s lock for the block (True), or, not waiting, False if another holds it."""
     with path.open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)

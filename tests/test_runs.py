@@ -1,13 +1,19 @@
 """Two halves of one device's run read as one (`tests.runs.Merged`): the worst verdict per
-clause wins, so a halved run can FAIL, BROKEN or stay NOT_TESTED as a whole run would."""
+clause wins, so a halved run can FAIL, BROKEN or stay NOT_TESTED as a whole run would.
+Runs made ahead by several workers (`SuiteRuns.many`) are each made once."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from pathlib import Path
 
-from tests.runs import Merged, Run
+import pytest
+
+from tests import runs
+from tests.runs import Merged, Run, SuiteRuns
 
 
 def half(tmp_path: Path, name: str, verdicts: dict[str, str], code: int = 0) -> Run:
@@ -44,3 +50,67 @@ def test_a_half_that_wrote_no_summary_is_broken(tmp_path: Path) -> None:
     lost = Run(subprocess.CompletedProcess([], 3, "", "crashed"), 1.0, tmp_path / "nowhere")
     run = Merged([lost, rest])
     assert run.summary["verdict"] == "BROKEN" and run.returncode == 3
+
+
+class Made:
+    """What the stand-in for `run_suites` made: run names in order, and the most at once."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.live = self.peak = 0
+        self.lock = threading.Lock()
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> Made:
+    """`run_suites` replaced by a 0.2 s stand-in that writes a PASS run (the unit under
+    test is the sharing of runs, not the suites)."""
+    m = Made()
+
+    def fake(out: Path, faults, suites, timeout_s, lawyer_seed) -> Run:
+        with m.lock:
+            m.names.append(out.parent.name.rsplit("-", 1)[0])
+            m.live += 1
+            m.peak = max(m.peak, m.live)
+        time.sleep(0.2)
+        with m.lock:
+            m.live -= 1
+        out.mkdir(parents=True)
+        return half(out, "r", {"IND-1": "PASS"})
+
+    monkeypatch.setattr(runs, "run_suites", fake)
+    return m
+
+
+def test_runs_made_ahead_by_two_workers_are_each_made_once(
+    tmp_path: Path, made: Made, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = {f"dev{i}": [f"fault{i}"] for i in range(6)}
+    monkeypatch.setenv("TALLY_SUITE_JOBS", "2")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    workers = []
+    for w in range(2):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{w}")
+        shared = SuiteRuns(tmp_path / "suite-runs")
+        workers.append((shared, shared.many(jobs, suites=("suites",))))
+    for _, lazy in workers:  # each worker's tests read every run back
+        assert {name: lazy[name].verdicts for name in lazy} == {
+            name: {"IND-1": "PASS"} for name in jobs
+        }
+    for shared, _ in workers:
+        shared.close()
+    assert sorted(made.names) == sorted(jobs)  # six runs, none twice
+    assert made.peak >= 2  # made side by side, not one after another
+
+
+def test_a_run_another_is_making_is_passed_over_not_waited_for(tmp_path: Path, made: Made) -> None:
+    shared = SuiteRuns(tmp_path / "suite-runs")
+    first = threading.Thread(target=shared.get, args=("dev", ["f"], ("suites",)))
+    first.start()
+    deadline = time.monotonic() + 10
+    while not made.names and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert shared._obtain("dev", ["f"], ("suites",), None, 10, wait=False) is None
+    assert shared.get("dev", ["f"], ("suites",)).verdicts == {"IND-1": "PASS"}  # waits
+    first.join()
+    assert made.names == ["dev"]

@@ -20,7 +20,11 @@ def test_uncertainty_covers_truth_inside_and_outside_the_synced_span(sim_device,
     epoch = c.epoch
     pts = sync.points(epoch)
     est = sync.drift_ppm(epoch)
-    assert est is not None and abs(est - drift_ppm) < 60, est
+    # The estimate is as good as its two points allow: their errors over the span between
+    # (a loaded host's round trips make that wider; CI saw -324 ppm for -200 at 1 s).
+    span = pts[-1].device_s - pts[0].device_s
+    bound_ppm = (pts[0].half_rtt + pts[-1].half_rtt) / span * 1e6 + 1
+    assert est is not None and abs(est - drift_ppm) <= bound_ppm, (est, bound_ppm)
     lo, hi = pts[0].host_t, pts[-1].host_t
     for host_t in [lo - 0.5, lo, (lo + hi) / 2, hi - 0.01, hi + 0.5, hi + 3.0]:
         t_us = dev.to_device_us(host_t)
