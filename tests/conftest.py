@@ -18,7 +18,7 @@ from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 from harness.wire.client import DeviceClient
 from tests import tools
-from tests.runs import SuiteRuns, under_xdist
+from tests.runs import PlannedRun, Run, SuiteRuns, under_xdist
 
 DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
 
@@ -30,7 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Longest first: under pytest-xdist a worker that starts a long test last ends the run
     late. How long a test takes is what it took last time here (pytest's cache); for a
     test not seen yet, what its `slow(minutes=N)` mark says (a `slow` test runs whole
-    suites in subprocesses: half a minute unless said), else nothing."""
+    suites in subprocesses: half a minute unless said), else nothing. Tests that read a
+    whole-suite run made ahead (`suite_run` mark) go last: their run is made meanwhile."""
     cache = getattr(config, "cache", None)
     last: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
 
@@ -40,7 +41,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
         return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
 
-    items.sort(key=seconds, reverse=True)  # stable: ties keep their order
+    items.sort(key=lambda item: (item.get_closest_marker("suite_run") is None, seconds(item)),
+               reverse=True)  # fmt: skip
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Begin the whole-suite runs this process's tests will read, longest first, now: they
+    are made in the background while the other tests run (tests/runs.py)."""
+    if session.config.option.collectonly:
+        return
+    plan: dict[str, PlannedRun] = {}
+    for item in session.items:
+        mark = item.get_closest_marker("suite_run")
+        if mark is not None:
+            planned = PlannedRun.of(mark)
+            plan.setdefault(planned.name, planned)
+    if plan:
+        runs = _suite_runs(session.config)
+        runs.ahead(sorted(plan.values(), key=lambda p: p.minutes, reverse=True))
+
+
+_runs: SuiteRuns | None = None
+
+
+def _suite_runs(config: pytest.Config) -> SuiteRuns:
+    """This process's `SuiteRuns`, in a folder the session's xdist workers share (their
+    base folders' parent)."""
+    global _runs
+    if _runs is None:
+        base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        _runs = SuiteRuns((base.parent if under_xdist() else base) / "suite-runs")
+    return _runs
 
 
 _durations: dict[str, float] = {}
@@ -51,6 +82,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _runs is not None:  # interrupted, say: drop the runs not yet begun
+        _runs.close()
     cache = getattr(session.config, "cache", None)
     if cache is None or hasattr(session.config, "workerinput"):  # the controller writes it
         return
@@ -58,13 +91,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def suite_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRuns]:
-    """Whole-suite runs of simulated devices, each made once per session (tests/runs.py),
-    in a folder the session's xdist workers share (their base folders' parent)."""
-    base = tmp_path_factory.getbasetemp()
-    runs = SuiteRuns((base.parent if under_xdist() else base) / "suite-runs")
+def suite_runs(request: pytest.FixtureRequest) -> Iterator[SuiteRuns]:
+    """Whole-suite runs of simulated devices, each made once per session (tests/runs.py)."""
+    runs = _suite_runs(request.config)
     yield runs
     runs.close()
+
+
+@pytest.fixture
+def suite_run(request: pytest.FixtureRequest, suite_runs: SuiteRuns) -> Run:
+    """The whole-suite run the test's `suite_run` mark names, made ahead or now."""
+    mark = request.node.get_closest_marker("suite_run")
+    assert mark is not None, "the suite_run fixture needs a @pytest.mark.suite_run(...)"
+    return suite_runs.planned(PlannedRun.of(mark))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

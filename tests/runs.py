@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -251,18 +252,10 @@ def under_xdist() -> bool:
 def suite_jobs() -> int:
     """How many suite runs a test process makes ahead of its tests, at once
     (`TALLY_SUITE_JOBS`; they mostly wait on real time): 4 when one process runs the
-    tests, 2 on each pytest-xdist worker (six workers: up to 12 runs ahead, beside the
-    ones tests wait for)."""
+    tests, 2 on each pytest-xdist worker (six workers: up to 12 at once). 0: none ahead,
+    each made when a test first asks."""
     default = "2" if under_xdist() else "4"
     return max(0, int(os.environ.get("TALLY_SUITE_JOBS", default)))
-
-
-def _worker_slot() -> tuple[int, int]:
-    """This xdist worker's index and the number of workers ((0, 1) without xdist)."""
-    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    index = int(name[2:]) if name[2:].isdigit() else 0
-    return index % max(1, count), max(1, count)
 
 
 class SuiteRuns:
@@ -275,10 +268,11 @@ class SuiteRuns:
     device's run more closely share one run, and a module-scoped fixture used on several
     workers runs nothing twice.
 
-    Runs are also made ahead (`many`): each process keeps `suite_jobs()` of them going in
-    the background, every worker starting from its own place in the list and passing over
-    a run another has begun, so the runs (two minutes of mostly waiting each) overlap one
-    another and the other tests instead of queueing behind one test per worker.
+    Runs are also made ahead (`ahead`, from the start of the session: tests/conftest.py):
+    each process keeps `suite_jobs()` of them going in the background, longest first,
+    passing over a run another worker has begun, so the runs (two minutes of mostly
+    waiting each) overlap one another and the other tests instead of queueing behind one
+    test per worker; the tests that read them run last.
     """
 
     def __init__(self, root: Path) -> None:
@@ -335,33 +329,25 @@ class SuiteRuns:
         assert made_with == list(faults), f"run {name!r} was made with faults {made_with}"
         return parts[0] if len(parts) == 1 else Merged(parts)
 
-    def many(
-        self,
-        jobs: Mapping[str, Sequence[str]],
-        suites: Sequence[str] = EXAMPLE_SUITES,
-        lawyers: Mapping[str, int] | None = None,
-    ) -> Mapping[str, Run]:
-        """The runs of `jobs` (name: faults; `lawyers` gives some a spec-lawyer seed), read
-        (or made) when a test asks; meanwhile made ahead in the background."""
-        lawyers = dict(lawyers or {})
-        jobs = dict(jobs)
-        ahead = suite_jobs()
-        if ahead and jobs:
-            if self._ahead is None:
-                self._ahead = ThreadPoolExecutor(ahead, thread_name_prefix="suite-run")
-            names = list(jobs)
-            index, count = _worker_slot()
-            start = index * len(names) // count
-            for name in names[start:] + names[:start]:
-                self._ahead.submit(self._make_ahead, name, jobs[name], suites, lawyers.get(name))
-        return _LazyRuns(self, jobs, suites, lawyers)
+    def ahead(self, plan: Sequence[PlannedRun]) -> None:
+        """Make `plan`'s runs in the background, `suite_jobs()` at a time, in its order
+        (the longest first), passing over a run another worker has begun."""
+        jobs = suite_jobs()
+        if not jobs or not plan:
+            return
+        if self._ahead is None:
+            self._ahead = ThreadPoolExecutor(jobs, thread_name_prefix="suite-run")
+        for planned in plan:
+            self._ahead.submit(self._make_ahead, planned)
 
-    def _make_ahead(
-        self, name: str, faults: Sequence[str], suites: Sequence[str], seed: int | None
-    ) -> None:
+    def _make_ahead(self, p: PlannedRun) -> None:
         # A failed run is left unsaved: the test that needs it makes it and sees why.
         with contextlib.suppress(Exception):
-            self._obtain(name, faults, suites, seed, 1800, wait=False)
+            self._obtain(p.name, p.faults, p.suites, p.lawyer_seed, 1800, wait=False)
+
+    def planned(self, p: PlannedRun) -> Run:
+        """`get` for a planned run."""
+        return self.get(p.name, p.faults, p.suites, p.lawyer_seed)
 
     def close(self) -> None:
         """Drop the runs not yet begun ahead (a run under way finishes: another worker may
@@ -370,25 +356,27 @@ class SuiteRuns:
             self._ahead.shutdown(wait=False, cancel_futures=True)
 
 
-class _LazyRuns(Mapping[str, Run]):
-    def __init__(
-        self,
-        runs: SuiteRuns,
-        jobs: Mapping[str, Sequence[str]],
-        suites: Sequence[str],
-        lawyers: Mapping[str, int],
-    ) -> None:
-        self._runs, self._jobs, self._suites = runs, dict(jobs), suites
-        self._lawyers = dict(lawyers)
+@dataclass(frozen=True)
+class PlannedRun:
+    """A whole-suite run a test reads (its `suite_run` mark): made ahead, read once done."""
 
-    def __getitem__(self, name: str) -> Run:
-        return self._runs.get(name, self._jobs[name], self._suites, self._lawyers.get(name))
+    name: str
+    faults: tuple[str, ...] = ()
+    suites: tuple[str, ...] = ALL_SUITES
+    lawyer_seed: int | None = None
+    minutes: float = 2.0  # about how long it takes: the longest are begun first
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._jobs)
-
-    def __len__(self) -> int:
-        return len(self._jobs)
+    @classmethod
+    def of(cls, mark: Any) -> PlannedRun:
+        """From `@pytest.mark.suite_run(name, faults=[...], lawyer_seed=N, minutes=M)`."""
+        kw = dict(mark.kwargs)
+        return cls(
+            mark.args[0],
+            tuple(kw.get("faults", ())),
+            tuple(kw.get("suites", ALL_SUITES)),
+            kw.get("lawyer_seed"),
+            float(kw.get("minutes", 2.0)),
+        )
 
 
 @contextlib.contextmanager

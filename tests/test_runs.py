@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import runs
-from tests.runs import Merged, Run, SuiteRuns
+from tests.runs import Merged, PlannedRun, Run, SuiteRuns
 
 
 def half(tmp_path: Path, name: str, verdicts: dict[str, str], code: int = 0) -> Run:
@@ -85,22 +85,26 @@ def made(monkeypatch: pytest.MonkeyPatch) -> Made:
 def test_runs_made_ahead_by_two_workers_are_each_made_once(
     tmp_path: Path, made: Made, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jobs = {f"dev{i}": [f"fault{i}"] for i in range(6)}
+    plan = [PlannedRun(f"dev{i}", (f"fault{i}",), minutes=6 - i) for i in range(6)]
     monkeypatch.setenv("TALLY_SUITE_JOBS", "2")
-    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
-    workers = []
-    for w in range(2):
-        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{w}")
-        shared = SuiteRuns(tmp_path / "suite-runs")
-        workers.append((shared, shared.many(jobs, suites=("suites",))))
-    for _, lazy in workers:  # each worker's tests read every run back
-        assert {name: lazy[name].verdicts for name in lazy} == {
-            name: {"IND-1": "PASS"} for name in jobs
+    workers = [SuiteRuns(tmp_path / "suite-runs") for _ in range(2)]
+    for w in workers:
+        w.ahead(plan)
+    for w in workers:  # each worker's tests read every run back
+        assert {p.name: w.planned(p).verdicts for p in plan} == {
+            p.name: {"IND-1": "PASS"} for p in plan
         }
-    for shared, _ in workers:
-        shared.close()
-    assert sorted(made.names) == sorted(jobs)  # six runs, none twice
+    for w in workers:
+        w.close()
+    assert sorted(made.names) == sorted(p.name for p in plan)  # six runs, none twice
     assert made.peak >= 2  # made side by side, not one after another
+
+
+def test_a_suite_run_mark_says_what_run_a_test_reads() -> None:
+    mark = pytest.mark.suite_run("lawyer-11", lawyer_seed=11, minutes=5).mark
+    assert PlannedRun.of(mark) == PlannedRun("lawyer-11", (), ("suites",), 11, 5.0)
+    mark = pytest.mark.suite_run("exif_gps", faults=["exif_gps"]).mark
+    assert PlannedRun.of(mark) == PlannedRun("exif_gps", ("exif_gps",))
 
 
 def test_a_run_another_is_making_is_passed_over_not_waited_for(tmp_path: Path, made: Made) -> None:

@@ -38,15 +38,7 @@ from harness.wire.framing import Line
 from harness.wire.messages import EVENT_FIELDS, MAX_TEXT, Event
 from harness.wire.text import unescape
 from tests.knocks.test_knocks import MINIMUM, bound_s, recording_at_end
-from tests.runs import (
-    ALL_SUITES,
-    ROOT,
-    Results,
-    SuiteRuns,
-    pytest_command,
-    run_pytest,
-    run_suites,
-)
+from tests.runs import ROOT, Results, Run, pytest_command, run_pytest, run_suites
 
 pytestmark = pytest.mark.slow
 
@@ -62,12 +54,13 @@ def test_device_text_reaches_a_failure(bench):
 # -- 2. device text is harmless everywhere -----------------------------------------------
 
 
+@pytest.mark.suite_run("hostile_text", faults=["hostile_text"])
 def test_hostile_device_text_is_escaped_everywhere_and_the_device_still_passes(
-    suite_runs: SuiteRuns,
+    suite_run: Run,
 ):
     """The `hostile_text` device's run of every suite (the detection matrix's, made once:
     `SuiteRuns`): rude, not wrong, and nothing it says reaches a terminal or a file raw."""
-    run = suite_runs.get("hostile_text", ["hostile_text"], ALL_SUITES)
+    run = suite_run
     print(f"\n[hardening] hostile_text: {run.seconds:.1f} s, {run.summary.get('verdict')}")
     assert run.summary["verdict"] == "PASS", run.verdicts
     assert run.with_verdict("PASS") == set(run.verdicts)

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.runs import ALL_SUITES, ROOT, Results, Run, SuiteRuns, pytest_command, run_suites
+from tests.runs import ROOT, Results, Run, pytest_command, run_suites
 
 MINIMUM = ("suites/test_minimum.py",)  # 14 tests: device and link knocks
 INDICATOR = ("suites/test_indicator.py",)  # 9 tests: photodiode instrument knocks
@@ -112,11 +112,12 @@ def test_knock_ends_broken_bounded_with_its_reason(tmp_path: Path, knock: Knock)
         assert not left, f"device left recording after {left}"
 
 
-def test_noisy_uart_still_passes(suite_runs: SuiteRuns):
+@pytest.mark.suite_run("bad_utf8", faults=["bad_utf8"])
+def test_noisy_uart_still_passes(suite_run: Run):
     """`bad_utf8` (invalid UTF-8, oversize lines, broken JSON between messages) is a
     conforming device on a noisy line: the harness must read through it, not break.
     (Its run of every suite is the detection matrix's, made once: `SuiteRuns`.)"""
-    run = suite_runs.get("bad_utf8", ["bad_utf8"], ALL_SUITES)
+    run = suite_run
     print(f"\n[knock] bad_utf8: {run.seconds:.1f} s, verdict {run.summary.get('verdict')}")
     assert run.returncode == 0 and run.summary["verdict"] == "PASS", run.verdicts
     assert run.run_dir is not None
