@@ -30,19 +30,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Longest first: under pytest-xdist a worker that starts a long test last ends the run
     late. How long a test takes is what it took last time here (pytest's cache); for a
     test not seen yet, what its `slow(minutes=N)` mark says (a `slow` test runs whole
-    suites in subprocesses: half a minute unless said), else nothing. Tests that read a
-    whole-suite run made ahead (`suite_run` mark) go last: their run is made meanwhile."""
+    suites in subprocesses: half a minute unless said), else nothing. A test that reads a
+    whole-suite run (`suite_run` mark) counts as long as its run: its worker waits on the
+    run (or makes it) while the runs made ahead go on, rather than running CPU-heavy tests
+    beside a dozen runs (tried with those tests last: the load reached 10 on two cores,
+    and simulated devices starved of CPU made false verdicts)."""
     cache = getattr(config, "cache", None)
     last: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
 
     def seconds(item: pytest.Item) -> float:
+        run = item.get_closest_marker("suite_run")
+        if run is not None:
+            return 60 * PlannedRun.of(run).minutes
         if item.nodeid in last:
             return last[item.nodeid]
         marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
         return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
 
-    items.sort(key=lambda item: (item.get_closest_marker("suite_run") is None, seconds(item)),
-               reverse=True)  # fmt: skip
+    items.sort(key=seconds, reverse=True)  # stable: ties keep their order
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.errors import BenchFault, DeviceError, ProtocolError
-from harness.judge.signature import Signature, derive_signature
+from harness.judge.signature import MIN_READINGS, Signature, derive_signature
 from harness.spec import KINDS
 
 if TYPE_CHECKING:
     from harness.bench.assembled import Bench
 
 IDLE_S = 0.5
+IDLE_MAX_S = 5.0  # a loaded host may starve the supply's poll: wait this long for readings
 SELFTEST_MS = 600
 RECORD_S = 0.6
 PHOTOS = 2
@@ -40,9 +41,7 @@ def learn_signature(bench: Bench) -> Signature:
     client.ensure_idle()
     client.consent_revoke("all")
     time.sleep(SETTLE_S)  # a previous indicator's tail
-    a = time.monotonic()
-    time.sleep(IDLE_S)
-    idle = cur.trace(a + avg, time.monotonic()).amps
+    idle = _idle(bench, avg)
     indicator = None
     if hello.indicator_selftest:
         r = client.indicator_selftest(SELFTEST_MS)
@@ -73,6 +72,27 @@ def learn_signature(bench: Bench) -> Signature:
         stated={"camera": pw.camera_a, "microphone": pw.microphone_a},
         mic_listening_allowed=bool(bench.station.profile.mic_listening_allowed),
     )  # fmt: skip
+
+
+def _idle(bench: Bench, avg: float) -> np.ndarray:
+    """At least `IDLE_S` of idle readings, half as many as the poll rate promises; longer
+    (to `IDLE_MAX_S`) if the poll fell behind, then a bench fault naming the supply."""
+    assert bench.current is not None and bench.station.power is not None
+    cur = bench.current
+    want = max(MIN_READINGS, int(IDLE_S / bench.station.power.poll_s / 2))
+    a = time.monotonic()
+    time.sleep(IDLE_S)
+    idle = cur.trace(a + avg, time.monotonic()).amps
+    while len(idle) < want and time.monotonic() - a < IDLE_MAX_S:
+        time.sleep(0.1)
+        cur.check()
+        idle = cur.trace(a + avg, time.monotonic()).amps
+    if len(idle) < MIN_READINGS:
+        raise BenchFault(
+            f"the supply gave {len(idle)} current reading(s) in {IDLE_MAX_S:g} s of idle "
+            f"(polled every {bench.station.power.poll_s:g} s): no idle level to learn"
+        )
+    return idle
 
 
 def _record(bench: Bench, kind: str, made: list[str]) -> np.ndarray:

@@ -338,7 +338,13 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         else:
             delay = cfg.reply_delay_ms / 1000
         if delay > 0:
-            self._at(t + delay, lambda: self._handle(msg, wire_id, t + delay))
+            # Handled when the busy loop gets to it: at its time, or later on a loaded host
+            # (stamped with the time scheduled, a late handler would light the LED after
+            # the instrument had already seen that moment dark and claim the frames lit).
+            self._at(
+                t + delay,
+                lambda: self._handle(msg, wire_id, max(t + delay, time.monotonic())),
+            )
         else:
             self._handle(msg, wire_id, t)
 

@@ -64,7 +64,16 @@ KNOCKS = [
         r"response with an id never sent|late or duplicate response",
         False,
     ),
-    Knock("vanish", MINIMUM, 14, ("MIN-1",), r"serial port '.+' failed: port closed", True, False),
+    # the port's end is seen by a read (EOF) or, first, by a write (EIO): either names it
+    Knock(
+        "vanish",
+        MINIMUM,
+        14,
+        ("MIN-1",),
+        r"(serial port|write to) '.+' failed: (port closed|\[Errno 5\] Input/output error)",
+        True,
+        False,
+    ),
     Knock("event_flood", MINIMUM, 14, MIN_ALL, r"device floods the link: \d+ events in", False),
     Knock("clock_overflow", MINIMUM, 14, MIN_ALL, r"'t_us' is an integer of 20 digits: out", False),
     Knock("instrument.scpi_timeout", INDICATOR, 9, IND_ALL, r"timed out on R\?", True),
