@@ -265,14 +265,13 @@ class SuiteRuns:
     test to ask makes it, under a file lock in a folder every xdist worker of the session
     shares, and saves its result there; a test asking later (on any worker) waits for it
     and reads it back. So the detection matrix and the tests that look at an awkward
-    device's run more closely share one run, and a module-scoped fixture used on several
-    workers runs nothing twice.
+    device's run more closely share one run, and no run is made twice.
 
-    Runs are also made ahead (`ahead`, from the start of the session: tests/conftest.py):
-    each process keeps `suite_jobs()` of them going in the background, longest first,
-    passing over a run another worker has begun, so the runs (two minutes of mostly
-    waiting each) overlap one another and the other tests instead of queueing behind one
-    test per worker; the tests that read them run last.
+    Runs are also made ahead (`ahead`, from collection on: tests/conftest.py plans them
+    from the tests' `suite_run` marks): each process keeps `suite_jobs()` of them going in
+    the background, longest first, passing over a run another worker has begun, so the
+    runs (two minutes of mostly waiting each) overlap one another instead of queueing
+    behind one test per worker.
     """
 
     def __init__(self, root: Path) -> None:
