@@ -87,7 +87,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _runs is not None:  # interrupted, say: drop the runs not yet begun
+    if _runs is not None:  # done or interrupted: drop the runs not yet begun
         _runs.close()
     cache = getattr(session.config, "cache", None)
     if cache is None or hasattr(session.config, "workerinput"):  # the controller writes it
@@ -96,11 +96,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def suite_runs(request: pytest.FixtureRequest) -> Iterator[SuiteRuns]:
-    """Whole-suite runs of simulated devices, each made once per session (tests/runs.py)."""
-    runs = _suite_runs(request.config)
-    yield runs
-    runs.close()
+def suite_runs(request: pytest.FixtureRequest) -> SuiteRuns:
+    """Whole-suite runs of simulated devices, each made once per session (tests/runs.py);
+    the runs not yet begun ahead are dropped at session end (`pytest_sessionfinish`)."""
+    return _suite_runs(request.config)
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ MACHINE = "suites/test_state_machine.py"
 # and every other suite. Its verdicts are the worst of the two (`Merged`).
 HALVED = frozenset({"slow_replies"})
 TIMEOUT_S = 300.0
+RUN_TIMEOUT_S = 1800.0  # a whole-suite run of SuiteRuns (slow_replies' half takes ~10 min)
 
 
 def read_json(path: Path) -> Any:
@@ -285,7 +286,7 @@ class SuiteRuns:
         faults: Sequence[str] = (),
         suites: Sequence[str] = EXAMPLE_SUITES,
         lawyer_seed: int | None = None,
-        timeout_s: float = 1800,
+        timeout_s: float = RUN_TIMEOUT_S,
     ) -> Run:
         """The run: read back, waited for if another is making it, else made now."""
         run = self._obtain(name, faults, suites, lawyer_seed, timeout_s, wait=True)
@@ -342,7 +343,7 @@ class SuiteRuns:
     def _make_ahead(self, p: PlannedRun) -> None:
         # A failed run is left unsaved: the test that needs it makes it and sees why.
         with contextlib.suppress(Exception):
-            self._obtain(p.name, p.faults, p.suites, p.lawyer_seed, 1800, wait=False)
+            self._obtain(p.name, p.faults, p.suites, p.lawyer_seed, RUN_TIMEOUT_S, wait=False)
 
     def planned(self, p: PlannedRun) -> Run:
         """`get` for a planned run."""

@@ -1,6 +1,6 @@
 """Two halves of one device's run read as one (`tests.runs.Merged`): the worst verdict per
 clause wins, so a halved run can FAIL, BROKEN or stay NOT_TESTED as a whole run would.
-Runs made ahead by several workers (`SuiteRuns.many`) are each made once."""
+Runs made ahead by several workers (`SuiteRuns.ahead`) are each made once."""
 
 from __future__ import annotations
 
@@ -116,5 +116,5 @@ def test_a_run_another_is_making_is_passed_over_not_waited_for(tmp_path: Path, m
         time.sleep(0.01)
     assert shared._obtain("dev", ["f"], ("suites",), None, 10, wait=False) is None
     assert shared.get("dev", ["f"], ("suites",)).verdicts == {"IND-1": "PASS"}  # waits
-    first.join()
+    first.join(timeout=10)
     assert made.names == ["dev"]

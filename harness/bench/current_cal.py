@@ -82,11 +82,12 @@ def _idle(bench: Bench, avg: float) -> np.ndarray:
     want = max(MIN_READINGS, int(IDLE_S / bench.station.power.poll_s / 2))
     a = time.monotonic()
     time.sleep(IDLE_S)
-    idle = cur.trace(a + avg, time.monotonic()).amps
-    while len(idle) < want and time.monotonic() - a < IDLE_MAX_S:
+    while True:
+        idle = cur.trace(a + avg, time.monotonic()).amps
+        if len(idle) >= want or time.monotonic() - a >= IDLE_MAX_S:
+            break
         time.sleep(0.1)
         cur.check()
-        idle = cur.trace(a + avg, time.monotonic()).amps
     if len(idle) < MIN_READINGS:
         raise BenchFault(
             f"the supply gave {len(idle)} current reading(s) in {IDLE_MAX_S:g} s of idle "

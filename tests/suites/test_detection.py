@@ -5,10 +5,11 @@ conforming devices PASS; the clean device PASSes.
 Each bench is a real subprocess (`pytest suites --station sim --sim-fault NAME`), the
 same command a firmware team's CI runs, with every suite: the example suites, the power
 suite and the state machine; the test says which suite caught each fault. Each run is made
-once per session (`SuiteRuns`), from the session's start, longest first, in the
-background of every xdist worker, while the other tests run; these tests run last and
-read them back. The slowest device's run is made as two at once (the state machine on
-one simulated bench, every other suite on another: `HALVED`).
+once per session (`SuiteRuns`), planned from each test's `suite_run` mark and begun at
+collection, longest first, in the background of every xdist worker; each test reads its
+run back (or waits for it, or makes it if nobody has begun it). The slowest device's run
+is made as two at once (the state machine on one simulated bench, every other suite on
+another: `HALVED`).
 """
 
 from __future__ import annotations
