@@ -125,10 +125,17 @@ def _open_out(buf: io.BytesIO, fmt: str, meta: Mapping[str, str]) -> av.containe
 
 
 def _add_audio(
-    out: av.container.OutputContainer, codec: str, rate: int
+    out: av.container.OutputContainer, codec: str, rate: int, bit_rate: int | None = None
 ) -> av.audio.stream.AudioStream:
+    """A mono track; libopus at its cheapest complexity (the simulated device encodes on
+    its one thread)."""
     stream = out.add_stream(codec, rate=rate, layout="mono")
-    stream.codec_context.thread_count = 1
+    ctx = stream.codec_context
+    ctx.thread_count = 1
+    if bit_rate:
+        ctx.bit_rate = bit_rate
+    if codec == "libopus":
+        ctx.options = {"compression_level": "0"}
     return stream
 
 
@@ -191,6 +198,7 @@ def make_mp4(
     codec: str = "mpeg4",
     audio_codec: str = "aac",
     audio_rate: int = AUDIO_RATE,
+    audio_bit_rate: int | None = None,
     metadata: Mapping[str, str] | None = None,
     text_tracks: Iterable[str] = (),
     seed: int = 0,
@@ -212,7 +220,7 @@ def make_mp4(
         video.codec_context.thread_count = 1
         if codec == "libx264":
             video.codec_context.options = {"preset": "ultrafast"}
-        audio = _add_audio(out, audio_codec, audio_rate) if with_audio else None
+        audio = _add_audio(out, audio_codec, audio_rate, audio_bit_rate) if with_audio else None
         texts = [_add_text_track(out, title) for title in text_tracks]
         picture = _picture(size, seed)
         for i in range(-hidden, n_frames):
@@ -233,16 +241,18 @@ def make_m4a(
     fields: Iterable[str] = (),
     codec: str = "aac",
     rate: int = AUDIO_RATE,
+    bit_rate: int | None = None,
     metadata: Mapping[str, str] | None = None,
 ) -> bytes:
     """M4A (``ipod`` muxer, brand ``M4A``) with one audio track of ``duration_s`` seconds.
 
-    AAC pads the end to a whole 1024-sample frame, so the decoded duration exceeds the
-    asked one by less than one codec frame; its priming delay is declared in the edit list.
+    AAC (Opus) pads the end to a whole 1024-sample (20 ms) frame, so the decoded duration
+    exceeds the asked one by less than one codec frame; the encoder delay is declared in
+    the edit list (Opus: its pre-skip).
     """
     asked = _fields(fields)
     buf = io.BytesIO()
     with _open_out(buf, "ipod" if codec == "aac" else "mp4", _metadata(asked, metadata)) as out:
-        audio = _add_audio(out, codec, rate)
+        audio = _add_audio(out, codec, rate, bit_rate)
         _encode_audio(out, audio, max(1, round(duration_s * rate)))
     return buf.getvalue()

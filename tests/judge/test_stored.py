@@ -104,7 +104,11 @@ def test_min3_audio_padding_is_the_uncertainty() -> None:
     assert aac.padding_s == pytest.approx(1024 / 48_000)
     m = minimum.stored_span_within_capture(aac, 0.0, aac.span_s - 0.005, "x")
     assert m.verdict == INCONCLUSIVE  # inside one codec frame of padding
-    pcm = audio(16)
+    opus = audio(16)  # the simulator's: Opus, 20 ms frames
+    assert opus.padding_s == pytest.approx(0.020)
+    m = minimum.stored_span_within_capture(opus, 0.0, opus.span_s - 0.005, "x")
+    assert m.verdict == INCONCLUSIVE
+    pcm = inspect_media(mk.make_m4a(0.3, codec="pcm_s16le", rate=16_000), "audio")
     assert pcm.padding_s == 0.0
     assert minimum.stored_span_within_capture(pcm, 0.0, pcm.span_s - 0.005, "x").verdict == FAIL
 

@@ -7,7 +7,9 @@ from fractions import Fraction
 
 import pytest
 
+from harness.judge import stored
 from harness.judge.media import inspect_media
+from harness.judge.verdict import Verdict
 from harness.sim import files
 from harness.sim import media as mk
 
@@ -42,14 +44,18 @@ def test_recording_file_odd_frame_rate_and_hidden_frames() -> None:
     assert inv.span_s == pytest.approx(9 * period, abs=1e-6)
 
 
-@pytest.mark.parametrize("buffers", [1, 2, 16, 51])
-def test_audio_file_spans_first_to_last_buffer(buffers: int) -> None:
-    """An audio recording of n buffers keeps the audio between the first and the last
-    (at least one buffer): PCM, so nothing is padded."""
-    inv = inspect_media(files.recording_file("audio", buffers, 0.02, fields=()), "audio")
-    assert inv.problem is None and inv.tracks == ("audio",) and inv.codecs == ("pcm_s16le",)
-    assert inv.span_s == pytest.approx(max(buffers - 1, 1) * 0.02, abs=1e-9)
-    assert inv.padding_s == 0.0
+@pytest.mark.parametrize("buffers", [1, 2, 16, 51, 499])
+@pytest.mark.parametrize("period", [0.01, 0.02, 0.04])
+def test_audio_file_spans_first_to_last_buffer(buffers: int, period: float) -> None:
+    """An audio recording of n buffers keeps the audio between the first and the last,
+    Opus-padded by less than its 20 ms frame: the span the device reports (first to last
+    buffer) agrees with the file within the judge's tolerance, and the file is small."""
+    inv = inspect_media(files.recording_file("audio", buffers, period, fields=()), "audio")
+    assert inv.problem is None and inv.tracks == ("audio",) and inv.codecs == ("opus",)
+    said = (buffers - 1) * period
+    assert said <= inv.span_s <= said + inv.frame_interval_s <= said + 0.020
+    assert stored.span_agrees(0, round(said * 1e6), inv, "a").verdict == Verdict.PASS
+    assert inv.size <= 1_000 + 1_600 * said  # 12 kbit/s, as a wearable stores speech
 
 
 def test_video_with_the_microphone_and_fields() -> None:
