@@ -47,7 +47,7 @@ def liar_device(serve: Serve | None) -> type[SimDevice]:
 
 @pytest.fixture
 def device() -> Iterator[Callable[..., tuple[SimDevice, DeviceClient, str]]]:
-    """A device (honest, or lying through `serve`) with a photo and a 1 s video stored;
+    """A device (honest, or lying through `serve`) with a photo and a 2 s video stored;
     returns it, a client and the video's artifact id."""
     started: list[tuple[SimDevice, DeviceClient]] = []
 
@@ -59,7 +59,7 @@ def device() -> Iterator[Callable[..., tuple[SimDevice, DeviceClient, str]]]:
         client.consent_grant("video")
         client.consent_grant("audio")
         client.record_start("video", "user", ["location"])
-        time.sleep(1.0)
+        time.sleep(2.0)  # ~10 kB with its Opus audio: five chunks
         return dev, client, client.record_stop().result["artifact"]
 
     yield make
