@@ -45,7 +45,7 @@ MACHINE = "suites/test_state_machine.py"
 # and every other suite. Its verdicts are the worst of the two (`Merged`).
 HALVED = frozenset({"slow_replies"})
 TIMEOUT_S = 300.0
-RUN_TIMEOUT_S = 1800.0  # a whole-suite run of SuiteRuns (slow_replies' half takes ~10 min)
+RUN_TIMEOUT_S = 1800.0  # a whole-suite run of SuiteRuns (slow_replies' halves take ~8 min)
 
 
 def read_json(path: Path) -> Any:
@@ -368,15 +368,10 @@ class PlannedRun:
 
     @classmethod
     def of(cls, mark: Any) -> PlannedRun:
-        """From `@pytest.mark.suite_run(name, faults=[...], lawyer_seed=N, minutes=M)`."""
-        kw = dict(mark.kwargs)
-        return cls(
-            mark.args[0],
-            tuple(kw.get("faults", ())),
-            tuple(kw.get("suites", ALL_SUITES)),
-            kw.get("lawyer_seed"),
-            float(kw.get("minutes", 2.0)),
-        )
+        """From `@pytest.mark.suite_run(name, faults=[...], lawyer_seed=N, minutes=M)`; what
+        the mark leaves out takes the defaults above, a keyword it misspells is a TypeError."""
+        kw = {k: tuple(v) if k in ("faults", "suites") else v for k, v in mark.kwargs.items()}
+        return cls(mark.args[0], **kw)
 
 
 @contextlib.contextmanager

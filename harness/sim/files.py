@@ -5,9 +5,9 @@ recording's frame rate, Opus audio only when the microphone's track is muxed in)
 M4A per audio recording (Opus). Opus at 12 kbit/s, as a wearable stores speech: a
 second of audio is 1.5 kB, one `artifact.read`, where 16 kHz PCM was 32 kB, sixteen
 reads (a slow device's every read costs the bench its reply delay). Its 20 ms frame is
-the judge's tolerance for the stored span (PCM's 1024-sample chunks gave 64 ms). At
-48 kHz, since libopus resamples other rates with a delay the container does not
-declare (16 kHz input decodes up to 24 ms long); encoding costs the device's one
+the judge's tolerance for the stored span (PCM's 1024-sample chunks gave 64 ms). The
+rate is 48 kHz because libopus resamples other rates with a delay the container does
+not declare (16 kHz input decodes up to 24 ms long). Encoding costs the device's one
 thread ~6 ms per second of audio.
 
 The stored span follows the frames the device captured (`harness.sim.media`): a
