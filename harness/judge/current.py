@@ -10,6 +10,7 @@ photodiode saw the indicator unlit, and measures each stretch's length against
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -138,7 +139,10 @@ class Stretch:
     The sensor was powered from somewhere between the reading before `start` and
     `start`, to somewhere between `end` and the reading after it: `duration_s` is the
     span plus one reading interval, `u_s` its bound (one interval, each reading's timing,
-    the supply's averaging window and the light's edge uncertainty).
+    the supply's averaging window and the light's edge uncertainty). `most_s` bounds it
+    from what brackets it: it cannot outlast the unlit time between the lit spans either
+    side, nor the time between readings either side that show the sensor unpowered. On a
+    loaded host `u_s` grows with the readings' timing; this bound often does not.
     """
 
     start: float
@@ -148,6 +152,16 @@ class Stretch:
     level_a: float
     readings: int
     open_end: bool  # reached the last reading looked at: it may go on
+    most_s: float = math.inf
+
+    def estimate(self) -> tuple[float, float]:
+        """Value and expanded uncertainty to judge: `duration_s` ± `u_s`, or, where
+        `most_s` caps that interval, the interval that is left, as its centre ± half."""
+        lo, hi = self.duration_s - self.u_s, self.duration_s + self.u_s
+        if self.most_s >= hi:
+            return self.duration_s, self.u_s
+        hi = max(self.most_s, max(lo, 0.0))
+        return (lo + hi) / 2, (hi - lo) / 2
 
 
 def dark_powered_stretches(
@@ -178,9 +192,26 @@ def dark_powered_stretches(
     if len(idx) == 0:
         return []
     breaks = np.flatnonzero((np.diff(idx) > 1) | gap[idx[1:]]) + 1
+    merged = merge_spans(lit)
+    lit_starts = np.array([a for a, _ in merged])
+    lit_ends = np.array([b for _, b in merged])
     for run in np.split(idx, breaks):
         i, j = int(run[0]), int(run[-1])
         u = step + averaging_s + float(cur.u_t[i] + cur.u_t[j]) + 2 * light_u_s
+        # What brackets it: the lit spans either side (a flagged reading's whole time
+        # bound is unlit), and readings either side below the threshold (the sensor was
+        # unpowered at some instant of their bound, or of their averaging window before).
+        first, last = -math.inf, math.inf
+        k = int(np.searchsorted(lit_ends, cur.t[i], side="right"))
+        if k > 0:
+            first = float(lit_ends[k - 1]) - light_u_s
+        k = int(np.searchsorted(lit_starts, cur.t[j], side="left"))
+        if k < len(lit_starts):
+            last = float(lit_starts[k]) + light_u_s
+        if i > 0 and not gap[i] and cur.amps[i - 1] <= threshold_a:
+            first = max(first, float(cur.t[i - 1] - cur.u_t[i - 1]) - averaging_s)
+        if j + 1 < n and not gap[j + 1] and cur.amps[j + 1] <= threshold_a:
+            last = min(last, float(cur.t[j + 1] + cur.u_t[j + 1]))
         out.append(
             Stretch(
                 float(cur.t[i]),
@@ -190,6 +221,7 @@ def dark_powered_stretches(
                 float(np.mean(cur.amps[i : j + 1])),
                 j - i + 1,
                 j == n - 1,
+                last - first,
             )
         )
     return out
@@ -199,18 +231,24 @@ def stretch_measurement(
     s: Stretch, limit_ms: float, idle_ref_a: float, *, subject: str, test: str = "", origin: float
 ) -> Measurement:
     """IND-7: one stretch's length against `covert_ms`, with when and how much."""
+    value, u = s.estimate()
     detail = (
         f"from t = {s.start - origin:.3f} s for {s.duration_s * MS:.0f} ms ({s.readings} "
         f"readings), {(s.level_a - idle_ref_a) * MS:.1f} mA over idle, indicator unlit"
     )
+    if value != s.duration_s:
+        detail += (
+            f"; at most {s.most_s * MS:.0f} ms between the lit or unpowered moments either "
+            f"side (readings timed within ±{s.u_s * MS:.0f} ms)"
+        )
     return Measurement(
         "IND-7",
         "dark_powered_stretch",
-        s.duration_s * MS,
+        value * MS,
         "ms",
         limit_ms,
         "<=",
-        s.u_s * MS,
+        u * MS,
         subject=subject,
         detail=detail,
         test=test,
@@ -223,9 +261,8 @@ def longest_measurement(
     *, subject: str, test: str = "", seen_s: float, span_s: float,
 ) -> Measurement:  # fmt: skip
     """IND-7 over a stretch of time with no flagged stretch: the longest one (or none)."""
-    longest = max(stretches, key=lambda s: s.duration_s, default=None)
-    u = (cur.interval_s + averaging_s) if longest is None else longest.u_s
-    value = 0.0 if longest is None else longest.duration_s
+    longest = max(stretches, key=lambda s: sum(s.estimate()), default=None)
+    value, u = (0.0, cur.interval_s + averaging_s) if longest is None else longest.estimate()
     detail = (
         f"{len(stretches)} stretch(es) above the threshold while unlit; {len(cur)} readings "
         f"at {cur.rate_hz:.0f}/s; light and current both seen for {seen_s:.1f} of {span_s:.1f} s"

@@ -114,6 +114,9 @@ class CaptureCommands:
         if self.has("events_before_request"):
             begin = said = t - EVENTS_EARLY_S
         self._photo_busy = self._camera = True
+        # powered down at the exposure, written ahead like the LED's tail: a thread that
+        # gets to `expose` late must not leave the camera drawing after a short tail
+        self._power_down_at("camera", exposure)
         if plan is not None and plan.events_after_reply:
             self._hold_events(plan.lag_s)
         self._emit("capture.begin", begin, kind="photo", source=source, artifact=aid)
@@ -243,6 +246,9 @@ class CaptureCommands:
         n = math.floor((at - rec.first_frame) / rec.period + 1e-9)
         last = rec.first_frame + n * rec.period
         said_last, led_off = last, last + self.config.led_tail_ms / 1000
+        # The sensors stop with the recording, before the file is written and the LED goes
+        # off: a late or loaded thread keeps the LED lit longer, never a sensor in the dark.
+        self._camera = self._mic = False
         if reason == "user" and self.has("last_frame_early"):
             claimed = math.floor((at - LAST_FRAME_EARLY_S - rec.first_frame) / rec.period + 1e-9)
             said_last, led_off = rec.first_frame + max(0, min(n, claimed)) * rec.period, at
@@ -274,7 +280,6 @@ class CaptureCommands:
             )
         )
         self._recording = None
-        self._camera = self._mic = False
         self._emit("capture.end", at, **rec.names, reason=reason, last_frame_us=last_us)
         self._narrate(at)
         self.driver.end("rec", led_off)

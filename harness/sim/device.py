@@ -204,7 +204,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
             log.warning("simulated device thread did not stop within %.1f s", timeout)
         self.port.close()
         self.driver.clear()
-        self.driver.render(time.monotonic())
+        self.driver.render()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -375,8 +375,8 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
 
     def _render(self) -> None:
         """Rewrite the LED's future and reschedule the indicator events that follow from it."""
-        now = time.monotonic()
-        changes = self.driver.render(now)
+        changes = self.driver.render()
+        now = changes[0][0]  # when the LED was written: its belief is stamped no earlier
         for timer in self._belief_timers:
             timer.cancel()
         self._belief_timers = []

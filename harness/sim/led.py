@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +31,7 @@ class Led:
     """A piecewise-constant (optionally PWM) brightness timeline, thread-safe."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._times: list[float] = [float("-inf")]
         self._segs: list[LedSegment] = [LedSegment(float("-inf"), 0.0)]
 
@@ -40,6 +43,15 @@ class Led:
             del self._times[i:], self._segs[i:]
             self._times.append(t)
             self._segs.append(seg)
+
+    @contextmanager
+    def writing(self) -> Iterator[float]:
+        """Hold off every reader while the firmware rewrites the LED from the instant
+        yielded (now, read under the lock). A reader only asks about instants up to its
+        own now, so none has seen that instant yet: a thread that was descheduled between
+        deciding and writing can never rewrite light the instrument has already read."""
+        with self._lock:
+            yield time.monotonic()
 
     def segments(self) -> list[LedSegment]:
         with self._lock:

@@ -120,8 +120,13 @@ class LedDriver:
             pts.update(d.edges(now, b))
         return sorted(pts)
 
-    def render(self, now: float) -> list[tuple[float, bool]]:
-        """Write the LED from `now` on; return the believed on/off changes from `now` on."""
+    def render(self, now: float | None = None) -> list[tuple[float, bool]]:
+        """Write the LED from `now` on (by default the instant of writing, taken with the
+        readers held off); return the believed on/off changes from then on, the first at
+        that instant."""
+        if now is None:
+            with self.led.writing() as t:
+                return self.render(t)
         self._forget(now)
         edges = self._edges(now)
         want = _merge([(t, self.style_at(t)) for t in edges])

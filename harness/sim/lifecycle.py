@@ -43,6 +43,7 @@ class Lifecycle:
         silent = self.lawyer is not None and self.lawyer.silent_shutdown()
 
         def go_down(_: dict[str, Any] | None = None) -> None:
+            self._camera = self._mic = False  # before the LED goes dark (a photo may run)
             self.driver.clear()
             if silent:
                 self._belief = False

@@ -50,6 +50,15 @@ class SensorPower:
             self._sensors[name] = on
             self.draw.set(time.monotonic(), self.current_a())
 
+    def _power_down_at(self, name: str, t: float) -> None:
+        """`name` powers down at host time `t` (ahead of time, as the LED is written): the
+        supply sees it then even if the thread gets there late. The flag follows when it
+        does; anything the device powers meanwhile is drawn from then on, as before."""
+        was, self._sensors[name] = self._sensors[name], False
+        amps = self.current_a()
+        self._sensors[name] = was
+        self.draw.set(max(t, time.monotonic()), amps)
+
     @property
     def _camera(self) -> bool:
         return self._sensors["camera"]

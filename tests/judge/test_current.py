@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,62 @@ def test_a_slow_reading_across_the_lighting_edge_is_no_dark_evidence():
     quick = CurrentTrace(t, amps, np.full(3, 2e-4))
     (s,) = dark_powered_stretches(quick, thr, lit, [(99.0, 102.0)])
     assert s.readings == 1 and s.start == pytest.approx(100.118)
+
+
+def test_a_stretch_bracketed_by_the_indicator_passes_however_slow_its_readings():
+    """An LED that flickers dark for 90 ms while the camera records: slow readings (a
+    loaded host) inside the gap leave 60 ± 62 ms, across the limit; but the stretch
+    cannot outlast the gap between the lit spans either side, 90 ms (+ the edges' 1 ms)."""
+    thr = IDLE + MIC / 2
+    lit = [(100.0, 100.5), (100.59, 101.0)]
+    t = np.r_[100.47, 100.49, 100.53, 100.55, 100.57, 100.61]
+    u = np.r_[2e-3, 2e-3, 0.02, 2e-3, 0.015, 2e-3]
+    cur = CurrentTrace(t, np.full(6, IDLE + CAMERA), u)
+    (s,) = dark_powered_stretches(cur, thr, lit, [(99.0, 102.0)], averaging_s=0.005, light_u_s=1e-3)
+    assert s.readings == 3 and s.duration_s == pytest.approx(0.060)
+    assert s.u_s == pytest.approx(0.062) and s.most_s == pytest.approx(0.092)
+    m = stretch_measurement(s, 100.0, IDLE, subject="s", origin=100.0)
+    assert m.verdict == Verdict.PASS
+    assert m.value + m.uncertainty == pytest.approx(
+        92.0
+    ) and m.value - m.uncertainty == pytest.approx(-2.0)
+    assert "at most 92 ms" in m.detail
+    longest = longest_measurement([s], cur, 100.0, 0.005, subject="t", seen_s=1.0, span_s=1.0)
+    assert longest.value == m.value and longest.verdict == Verdict.PASS
+
+
+def test_an_unpowered_reading_after_the_led_went_dark_bounds_the_stretch():
+    """The LED goes dark at 100.5, the camera at ~100.56 (a stop that powers the sensor
+    down late): the stretch lies between the light's end and the next reading that shows
+    the camera off, at most 73 ms, though its own readings are timed ±25 ms."""
+    thr = IDLE + MIC / 2
+    lit = [(100.0, 100.5)]
+    t = np.r_[100.49, 100.51, 100.53, 100.55, 100.57]
+    u = np.r_[2e-3, 8e-3, 0.025, 0.025, 2e-3]
+    amps = np.r_[[IDLE + CAMERA] * 4, IDLE]
+    cur = CurrentTrace(t, amps, u)
+    (s,) = dark_powered_stretches(cur, thr, lit, [(99.0, 102.0)], averaging_s=0.005, light_u_s=1e-3)
+    assert s.readings == 3 and s.duration_s + s.u_s > 0.1
+    assert s.most_s == pytest.approx(100.572 - 100.499)
+    assert stretch_measurement(s, 100.0, IDLE, subject="s", origin=100.0).verdict == Verdict.PASS
+    # without the reading after it, nothing bounds it: guard-banded as before
+    (s,) = dark_powered_stretches(cur.slice(100.0, 100.56), thr, lit, [(99.0, 102.0)],
+                                  averaging_s=0.005, light_u_s=1e-3)  # fmt: skip
+    m = stretch_measurement(s, 100.0, IDLE, subject="s", origin=100.0)
+    assert (
+        s.most_s == math.inf and m.verdict == Verdict.INCONCLUSIVE and m.value == pytest.approx(60)
+    )
+
+
+def test_a_bound_never_turns_a_long_stretch_into_a_pass():
+    """Half a second of camera in the dark stays a FAIL, bracketed or not."""
+    lv = [IDLE] * 60
+    lv[10:35] = [IDLE + CAMERA] * 25
+    cur = trace(lv)
+    (s,) = dark_powered_stretches(cur, IDLE + MIC / 2, [(99.0, 100.1), (100.8, 101.0)],
+                                  [(99.0, 103.0)], averaging_s=0.005)  # fmt: skip
+    m = stretch_measurement(s, 100.0, IDLE, subject="s", origin=100.0)
+    assert m.verdict == Verdict.FAIL and m.value - m.uncertainty > 400
 
 
 def test_longest_measurement_passes_when_nothing_was_dark_and_powered():

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from collections.abc import Callable
@@ -544,6 +545,43 @@ def test_led_driver_rewrites_only_from_the_first_change() -> None:
     assert led.segments()[1] == seg  # the PWM segment in force was never restarted
     gaps = Gaps(now, 0.03, 0.25)
     assert gaps.covers(now + 0.26) and not gaps.covers(now + 0.29)
+
+
+def test_a_reader_never_sees_light_the_firmware_then_rewrites() -> None:
+    """The photodiode reads the LED up to its own now; while the firmware writes, readers
+    wait. A write decided at `t` and made after a stall still starts at `t` only if no
+    reader has seen `t` since: the reader that asked meanwhile gets the new light."""
+    led = Led()
+    seen: list[tuple[float, float]] = []
+
+    def read() -> None:
+        t = time.monotonic()
+        seen.append((t, led.level_at(t)))
+
+    with led.writing() as t_write:
+        reader = threading.Thread(target=read)
+        reader.start()
+        time.sleep(0.05)  # the writer descheduled, the reader waiting
+        assert not seen
+        led.set(t_write, 1.0)
+    reader.join(timeout=2.0)
+    ((t_read, level),) = seen
+    assert t_read > t_write and level == 1.0
+    assert led.level_at(t_read) == level  # what it saw is what happened
+
+
+def test_render_stamps_its_changes_at_the_instant_it_writes() -> None:
+    """A demand that began in the past (a request handled late) lights the LED from the
+    instant of writing, and the firmware's belief is stamped then, not earlier."""
+    led = Led()
+    driver = LedDriver(led)
+    before = time.monotonic()
+    driver.put("rec", Demand(before - 0.5))
+    changes = driver.render()
+    after = time.monotonic()
+    ((t_on, on),) = changes
+    assert on and before <= t_on <= after
+    assert led.segments()[-1].t == t_on and not lit(led, t_on - 1e-6)
 
 
 def test_fault_catalogue_is_consistent() -> None:

@@ -114,6 +114,68 @@ def test_wake_word_microphone_is_on_whenever_the_device_is_up(device: Callable[.
     assert dev.current_a() == 0.0
 
 
+def dark_powered_s(dev: SimDevice, led: Led, t0: float, t1: float) -> float:
+    """How long, in [t0, t1] from the LED's first light on (it follows the request by
+    `led_on_ms`, the camera does not wait), the camera drew current while the LED was
+    dark (0.1 ms steps)."""
+    t = np.arange(t0, t1, 1e-4)
+    light = led.levels(t)
+    assert light.any(), "the LED never lit"
+    powered = dev.draw_a(t) - LED_A * light > IDLE + CAMERA / 2
+    first_lit = int(np.argmax(light > 0))
+    return float((powered & (light == 0))[first_lit:].sum() * 1e-4)
+
+
+def stall(dev: SimDevice, seconds: float) -> None:
+    """Keep the device's one thread busy, as a loaded host does."""
+    dev.reactor.post(lambda: time.sleep(seconds))
+
+
+@pytest.mark.parametrize("fault", [(), ("last_frame_early",)], ids=["honest", "last_frame_early"])
+def test_a_slow_stop_keeps_no_sensor_powered_in_the_dark(
+    device: Callable[..., Sim], monkeypatch: pytest.MonkeyPatch, fault: tuple[str, ...]
+) -> None:
+    """Writing the file takes the thread a while (long on a loaded host): the sensors stop
+    with the recording, so only the LED's tail, never a sensor, outlasts it. Even the
+    liar that turns its LED off at once on a stop (IND-1) keeps IND-7 clean."""
+    import harness.sim.capture as capture
+
+    encode = capture.recording_file
+
+    def slow_encode(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.3)
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(capture, "recording_file", slow_encode)
+    dev, led, host = device(*fault)
+    host.ok("consent.grant", scope="video", gesture="app")
+    t0 = time.monotonic()
+    host.ok("record.start", kind="video", source="user")
+    time.sleep(0.3)
+    host.request("record.stop", timeout=2.0)
+    time.sleep(0.1)
+    assert dark_powered_s(dev, led, t0, time.monotonic()) == 0.0
+
+
+def test_a_late_exposure_handler_keeps_no_camera_powered_in_the_dark(
+    device: Callable[..., Sim],
+) -> None:
+    """A photo's camera powers down at its exposure, written ahead like the LED's tail
+    (100 ms with `photo_blink`): a thread that gets to the exposure 0.5 s late does not
+    leave the camera drawing in the dark."""
+    dev, led, host = device("photo_blink", camera_startup_ms=300.0)
+    host.ok("consent.grant", scope="photo", gesture="app")
+    t0 = time.monotonic()
+    host.send({"id": 77, "cmd": "capture.photo", "args": {"source": "user"}})
+    time.sleep(0.05)  # handled, its exposure due in 250 ms
+    stall(dev, 0.8)
+    assert host.pump(lambda: any(m.get("id") == 77 for m in host.messages), timeout=3.0)
+    t1 = time.monotonic()
+    assert t1 - t0 > 0.8  # the exposure was handled late
+    assert dev.draw_a(np.array([t0 + 0.01]))[0] > IDLE + CAMERA / 2  # it was powered
+    assert dark_powered_s(dev, led, t0, t1) == 0.0
+
+
 def _scpi(server: SimShutter, *lines: str) -> list[str]:
     with socket.create_connection(("127.0.0.1", server.port), timeout=2) as s:
         f = s.makefile("rw")
