@@ -57,6 +57,7 @@ def evidence(tally_run: TallyRun, request: pytest.FixtureRequest) -> Evidence:
     ev = Evidence(
         item.nodeid, clauses_of(item), ledger=tally_run.ledger, limits=tally_run.limits,
         sync=tally_run.bench.sync if tally_run.bench else None, noise=tally_run.noise,
+        plots=tally_run.plots,
     )  # fmt: skip
     item.stash[EVIDENCE_KEY] = ev
     return ev

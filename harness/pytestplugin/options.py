@@ -51,9 +51,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         "--plots",
         choices=PLOTS,
         default="all",
-        help="each test's supply-current-and-light picture: for every test (all, the "
-        "default), or only where IND-7 flagged a stretch (flagged: a CI that wants the "
-        "CPU back; the test's current and light are kept as data either way)",
+        help="pictures: each test's supply current and light, and each capture check's "
+        "light trace, for every test (all, the default), or only where IND-7 flagged a "
+        "stretch or a light measurement is not PASS (flagged: a CI that wants the CPU "
+        "back; the current and light are kept as data either way)",
     )
     g.addoption(
         "--report-dir",

@@ -48,7 +48,10 @@ class Evidence:
         limits: Limits,
         sync: ClockSync | None = None,
         noise: LevelNoise | None = None,
+        plots: str = "all",
     ) -> None:
+        """`plots`: draw every light trace kept ("all"), or only one with a measurement
+        that is not PASS ("flagged"); the trace is kept as numbers either way."""
         self.test = test
         self.clauses = tuple(clauses)
         self.ledger = ledger
@@ -56,6 +59,7 @@ class Evidence:
         self.limits = limits
         self.sync = sync
         self.noise = noise or LevelNoise()
+        self.plots = plots
         self.measurements: list[Measurement] = []
         self.attachments: list[str] = []
         self.dir = f"tests/{safe_name(test)}"
@@ -133,7 +137,7 @@ class Evidence:
     def keep_trace(
         self, trace: LightTrace, timeline: Timeline, ms: Sequence[Measurement], label: str = ""
     ) -> None:
-        """Save the trace (full .npz, CSV around the captures) and its plot."""
+        """Save the trace (full .npz, CSV around the captures) and its plot (`plots`)."""
         from harness.record.plot import plot_trace  # matplotlib is slow to import; only when needed
 
         self._traces += 1
@@ -155,6 +159,8 @@ class Evidence:
             for m in ms
             if m.verdict != Verdict.PASS and m.t is not None
         ]  # fmt: skip
+        if self.plots != "all" and all(m.verdict == Verdict.PASS for m in ms):
+            return
         png = self.rundir.path(stem + ".png")
         plot_trace(trace, png, captures=captures, violations=bad,
                    window_s=self.limits["lit_window_ms"] / 1000)  # fmt: skip

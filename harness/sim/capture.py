@@ -252,7 +252,7 @@ class CaptureCommands:
         if reason == "user" and self.has("last_frame_early"):
             claimed = math.floor((at - LAST_FRAME_EARLY_S - rec.first_frame) / rec.period + 1e-9)
             said_last, led_off = rec.first_frame + max(0, min(n, claimed)) * rec.period, at
-            self.driver.end("rec", led_off)  # now: writing the file takes longer than a frame
+            self.driver.end("rec", led_off)  # now, before a long recording's file is written
             self._render()
         if rec.frame_timer is not None:
             rec.frame_timer.cancel()
@@ -263,8 +263,10 @@ class CaptureCommands:
         frames = n + 1 + rec.preroll_frames
         fields = self._stored_fields(rec.fields)
         hidden = round(PREROLL_S / rec.period) if video and self.has("file_preroll") else 0
-        data = recording_file(
-            rec.kind, frames, rec.period, fields=fields, hidden_frames=hidden,
+        # written off the device's thread: the stop is answered (and the next requests
+        # handled) while the encoder runs; `artifact.info` / `read` wait for the file
+        data = self.encoder.submit(
+            recording_file, rec.kind, frames, rec.period, fields=fields, hidden_frames=hidden,
             audio=video and (rec.audio_track or self.has("hidden_audio")),
             seed=self._rng.randrange(256),
         )  # fmt: skip

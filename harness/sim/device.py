@@ -52,6 +52,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,8 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         self.booted = threading.Event()
         self.indicator_covered = cfg.indicator_covered
         self.storage = Storage(cfg.storage_bytes, self.voice.artifact_id)
+        # recordings' files are written here, off the device's thread (a second core)
+        self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-encoder")
         self._gen = 0  # power session; timers of an older one are void
         self._lines = LineSplitter()
         self._withheld = self._withheld_commands()
@@ -203,6 +206,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         if not self.reactor.stop(timeout):
             log.warning("simulated device thread did not stop within %.1f s", timeout)
         self.port.close()
+        self.encoder.shutdown(wait=False, cancel_futures=True)
         self.driver.clear()
         self.driver.render()
         if self._tmpdir is not None:

@@ -11,16 +11,21 @@ when the index is rebuilt at boot. "Unlisted" models a reset that only emptied t
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 CAPTURE_RESERVE_BYTES = 2_404_096  # free space a capture needs before it may start
+FILE_WAIT_S = 30.0  # a file still being written is waited for this long at most
 
 
 @dataclass
 class Artifact:
     """One stored capture; `info()` is exactly what `artifact.info` reports, `data` the
-    file `artifact.read` serves (they agree unless a fault makes the report lie)."""
+    file `artifact.read` serves (they agree unless a fault makes the report lie).
+
+    `file` may still be being written (a future, as firmware flushes its encoder after
+    answering `record.stop`): whoever needs its bytes waits for them."""
 
     id: str
     kind: str
@@ -30,9 +35,15 @@ class Artifact:
     frames: int
     tracks: tuple[str, ...]
     fields: tuple[str, ...]
-    data: bytes
+    file: bytes | Future[bytes]
     hidden: bool = False  # neither listed nor served, until the index is rebuilt
     unlisted: bool = False  # served by id, never listed
+
+    @property
+    def data(self) -> bytes:
+        if isinstance(self.file, Future):
+            self.file = self.file.result(timeout=FILE_WAIT_S)
+        return self.file
 
     @property
     def bytes(self) -> int:

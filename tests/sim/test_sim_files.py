@@ -139,3 +139,31 @@ def test_short_last_frame_runs_on_in_the_file(device: Callable[..., Dev], kind: 
     reported = (info["last_frame_us"] - info["first_frame_us"]) / 1e6
     file = inspect_media(read(host, art), kind)
     assert 0.299 <= file.span_s - reported <= 0.301 + file.padding_s  # Opus pads < 20 ms
+
+
+def test_the_stop_is_answered_while_the_file_is_written(
+    device: Callable[..., Dev], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The encoder runs off the device's thread, as firmware flushes after answering:
+    a slow encode (a loaded host) delays `artifact.info`, never `record.stop`, and the
+    file is the same."""
+    import harness.sim.capture as capture
+
+    encode = capture.recording_file
+
+    def slow_encode(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.6)
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(capture, "recording_file", slow_encode)
+    dev, host = device()
+    host.ok("record.start", kind="audio", source="user")
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    art = host.ok("record.stop")["artifact"]
+    stopped = time.monotonic() - t0
+    info = host.ok("artifact.info", artifact=art)
+    written = time.monotonic() - t0
+    assert stopped < 0.3 and written > 0.5, (stopped, written)
+    data = read(host, art)
+    assert len(data) == info["bytes"] and inspect_media(data, "audio").frames > 0
