@@ -28,14 +28,18 @@ class Draw:
         self._lock = threading.Lock()
         self._times: list[float] = [float("-inf")]
         self._amps: list[float] = [0.0]
+        self._table: tuple[np.ndarray, np.ndarray] | None = None  # as arrays, cached
 
     def set(self, t: float, amps: float) -> None:
         """From host time `t` on, the device draws `amps` (LED apart)."""
         with self._lock:
             i = bisect.bisect_right(self._times, t)
-            del self._times[i:], self._amps[i:]
+            if i < len(self._times):
+                del self._times[i:], self._amps[i:]
+                self._table = None
             if self._amps[-1] == amps:
                 return
+            self._table = None
             self._times.append(t)
             self._amps.append(amps)
             cut = bisect.bisect_right(self._times, t - HISTORY_S) - 1
@@ -45,7 +49,8 @@ class Draw:
     def amps(self, times: np.ndarray) -> np.ndarray:
         """The instantaneous draw at each host time, the LED's included (vectorised)."""
         with self._lock:
-            starts = np.array(self._times)
-            levels = np.array(self._amps)
+            if self._table is None:
+                self._table = (np.array(self._times), np.array(self._amps))
+            starts, levels = self._table
         base = levels[np.searchsorted(starts, times, side="right") - 1]
         return base + self._led_a * self._led.levels(times)

@@ -34,6 +34,7 @@ class Led:
         self._lock = threading.RLock()
         self._times: list[float] = [float("-inf")]
         self._segs: list[LedSegment] = [LedSegment(float("-inf"), 0.0)]
+        self._table: tuple[np.ndarray, ...] | None = None  # the segments as arrays, cached
 
     def set(self, t: float, level: float, pwm_hz: float = 0.0, duty: float = 1.0) -> None:
         """From host time `t` on, emit `level`; replaces whatever was scheduled at or after `t`."""
@@ -43,6 +44,7 @@ class Led:
             del self._times[i:], self._segs[i:]
             self._times.append(t)
             self._segs.append(seg)
+            self._table = None
 
     @contextmanager
     def writing(self) -> Iterator[float]:
@@ -63,15 +65,21 @@ class Led:
     def levels(self, times: np.ndarray) -> np.ndarray:
         """Instantaneous brightness (0..1) at each host time, vectorised."""
         with self._lock:
-            starts = np.array(self._times)
-            segs = list(self._segs)
+            if self._table is None:
+                segs = self._segs
+                self._table = (
+                    np.array(self._times),
+                    np.array([s.level for s in segs]),
+                    np.array([s.pwm_hz for s in segs]),
+                    np.array([s.duty for s in segs]),
+                    np.array([s.t if s.t != float("-inf") else 0.0 for s in segs]),
+                )
+            starts, levels, pwms, duties, t0s = self._table
         idx = np.searchsorted(starts, times, side="right") - 1
-        level = np.array([s.level for s in segs])[idx]
-        pwm = np.array([s.pwm_hz for s in segs])[idx]
-        duty = np.array([s.duty for s in segs])[idx]
-        t0 = np.array([s.t if s.t != float("-inf") else 0.0 for s in segs])[idx]
+        level, pwm = levels[idx], pwms[idx]
         modulated = pwm > 0
         if modulated.any():
+            duty, t0 = duties[idx], t0s[idx]
             phase = np.mod((times - t0) * pwm, 1.0)
             on = phase < duty
             level = np.where(modulated, np.where(on, level, 0.0), level)
@@ -83,3 +91,4 @@ class Led:
             i = bisect.bisect_right(self._times, before) - 1
             if i > 0:
                 del self._times[1:i], self._segs[1:i]
+                self._table = None

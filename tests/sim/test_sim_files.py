@@ -156,7 +156,7 @@ def test_the_stop_is_answered_while_the_file_is_written(
         return encode(*args, **kwargs)
 
     monkeypatch.setattr(capture, "recording_file", slow_encode)
-    dev, host = device()
+    _, host = device()
     host.ok("record.start", kind="audio", source="user")
     time.sleep(0.2)
     t0 = time.monotonic()
