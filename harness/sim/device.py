@@ -144,7 +144,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         self._photo_busy = False
         self._busy_until = 0.0  # the lawyer's "previous photo still being exposed"
         self._belief = False
-        self._belief_timers: list[Timer] = []
+        self._belief_timers: list[tuple[float, bool, Timer]] = []  # changes still to come
         self._requests_this_boot = 0
         self._requests_total = 0
         self._last_id = 0
@@ -378,17 +378,34 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
     # -- the LED and what the device says about it --------------------------------------
 
     def _render(self) -> None:
-        """Rewrite the LED's future and reschedule the indicator events that follow from it."""
+        """Rewrite the LED's future and reschedule the indicator events that follow from it.
+
+        A change whose time has come but whose timer has not yet run (the thread was busy)
+        happened then: the LED's past is never rewritten, so it is sent stamped with its
+        own time, before the changes from now on."""
         changes = self.driver.render()
         now = changes[0][0]  # when the LED was written: its belief is stamped no earlier
-        for timer in self._belief_timers:
+        for t, on, timer in self._belief_timers:
+            if not timer.cancelled and t <= now:
+                self._set_belief(on, t)
             timer.cancel()
         self._belief_timers = []
         for t, on in changes:
             if t <= now:
                 self._set_belief(on, t)
             else:
-                self._belief_timers.append(self._at(t, lambda on=on, t=t: self._set_belief(on, t)))
+                self._belief_timers.append((t, on, self._believe_at(t, on)))
+
+    def _believe_at(self, t: float, on: bool) -> Timer:
+        """The belief changes at `t`; its timer is cancelled once it has run."""
+        timer: list[Timer] = []
+
+        def change() -> None:
+            timer[0].cancel()  # done: a render that comes later must not send it again
+            self._set_belief(on, t)
+
+        timer.append(self._at(t, change))
+        return timer[0]
 
     def _set_belief(self, on: bool, t: float) -> None:
         if on != self._belief:

@@ -276,6 +276,32 @@ def test_video_and_audio_frames_and_led_tail(sim: Callable[..., Sim]) -> None:
     )
 
 
+def test_an_indicator_change_handled_late_is_stamped_when_the_led_changed(
+    sim: Callable[..., Sim],
+) -> None:
+    """The LED goes dark 200 ms after the last frame, on the host clock, however busy the
+    device's thread. If the thread is busy then and the next thing it does re-renders
+    the LED (its tick, a request), the `indicator off` it owes still says when the LED
+    went dark, not when the thread got round to it (IND-6 holds that against the light)."""
+    dev, led, host = sim(led_tail_ms=200.0)
+    host.ok("consent.grant", scope="video", gesture="app")
+    host.ok("record.start", kind="video", source="user")
+    host.drain(0.3)
+    host.ok("record.stop")
+
+    def busy_then_render() -> None:
+        time.sleep(0.5)  # past the LED's switch-off, its event not yet sent
+        dev._render()
+
+    dev.reactor.post(busy_then_render)
+    off = host.wait_event("indicator", state="off", timeout=2.0)
+    dark_from = next(s.t for s in reversed(led.segments()) if s.level == 0.0)
+    assert dev.to_host(off["t_us"]) == pytest.approx(dark_from, abs=1e-4)
+    assert host.arrival(off) - dark_from > 0.2  # it was sent late
+    host.drain(0.1)
+    assert [e["state"] for e in host.events("indicator")] == ["on", "off"]  # sent once
+
+
 def test_video_without_audio_consent_has_no_audio_track(sim: Callable[..., Sim]) -> None:
     _, _, host = sim()
     host.ok("consent.grant", scope="video", gesture="app")
