@@ -208,9 +208,10 @@ def dark_powered_stretches(
         k = int(np.searchsorted(lit_starts, cur.t[j], side="left"))
         if k < len(lit_starts):
             last = float(lit_starts[k]) + light_u_s
-        if i > 0 and not gap[i] and cur.amps[i - 1] <= threshold_a:
+        # (also across missing readings: the stretch is one unbroken interval either way)
+        if i > 0 and cur.amps[i - 1] <= threshold_a:
             first = max(first, float(cur.t[i - 1] - cur.u_t[i - 1]) - averaging_s)
-        if j + 1 < n and not gap[j + 1] and cur.amps[j + 1] <= threshold_a:
+        if j + 1 < n and cur.amps[j + 1] <= threshold_a:
             last = min(last, float(cur.t[j + 1] + cur.u_t[j + 1]))
         out.append(
             Stretch(

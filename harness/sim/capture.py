@@ -113,17 +113,19 @@ class CaptureCommands:
         begin, said = t, exposure  # when capture.begin and frame 0 say they happened
         if self.has("events_before_request"):
             begin = said = t - EVENTS_EARLY_S
-        self._photo_busy = self._camera = True
+        self._photo_busy = True
+        on = t + cfg.led_on_ms / 1000
+        lit = self._lights(source)
+        self._power_at(self._sensors_on(t, on if lit else t, exposure), camera=True)
         # powered down at the exposure, written ahead like the LED's tail: a thread that
         # gets to `expose` late must not leave the camera drawing after a short tail
         self._power_down_at("camera", exposure)
         if plan is not None and plan.events_after_reply:
             self._hold_events(plan.lag_s)
         self._emit("capture.begin", begin, kind="photo", source=source, artifact=aid)
-        if self._lights(source):
+        if lit:
             blink = self.has("photo_blink") or self.has("verdict_words")
             tail = PHOTO_BLINK_S if blink else cfg.photo_led_ms / 1000
-            on = t + cfg.led_on_ms / 1000
             demand = Demand(on, exposure + tail, self._style(), report_lag=self._report_lag())
             self.driver.put(f"photo {aid}", demand)
             self._render()
@@ -170,19 +172,31 @@ class CaptureCommands:
         elif self.has("first_frame_postdated"):
             rec.first_said = first + LED_LATE_S + POSTDATED_S
         self._recording = rec
-        self._camera, self._mic = video, mic or (video and self.has("hidden_audio"))
+        demand = self._recording_demand(rec, t) if self._lights(source) else None
+        self._power_at(
+            self._sensors_on(t, t if demand is None else demand.start, first),
+            camera=video, mic=mic or (video and self.has("hidden_audio")),
+        )  # fmt: skip
         if plan is not None and plan.events_after_reply:
             self._hold_events(plan.lag_s)
         said_kind = rec.said_kind or kind
         self._emit("capture.begin", begin, kind=said_kind, source=source, **rec.names)
-        if self._lights(source):
-            self.driver.put("rec", self._recording_demand(rec, t))
+        if demand is not None:
+            self.driver.put("rec", demand)
             self._render()
         rec.frame_timer = self._at(first, lambda: self._frame(rec, 0))
         if plan is not None and plan.reply_after_first_frame:
             rec.on_first_frame = lambda: reply({"session": session})
             return None
         return {"session": session}
+
+    def _sensors_on(self, t: float, led_on: float, first_frame: float) -> float:
+        """When a capture asked at `t` powers its sensors: as the LED comes on (a careful
+        firmware lights it first), but in time for the first frame. The spec lawyer powers
+        them at once, up to its `led_on_ms` (< 20 ms) in the dark: IND-7 allows 100."""
+        if self.lawyer is not None:
+            return t
+        return min(led_on, first_frame)
 
     def _recording_demand(self, rec: Recording, t: float) -> Demand:
         first = rec.first_frame

@@ -50,6 +50,12 @@ class SensorPower:
             self._sensors[name] = on
             self.draw.set(time.monotonic(), self.current_a())
 
+    def _power_at(self, t: float, **sensors: bool) -> None:
+        """Switch `sensors` (camera=..., mic=...) from host time `t` on (now if past),
+        written ahead like the LED, so a late thread does not shift it."""
+        self._sensors.update(sensors)
+        self.draw.set(max(t, time.monotonic()), self.current_a())
+
     def _power_down_at(self, name: str, t: float) -> None:
         """`name` powers down at host time `t` (ahead of time, as the LED is written): the
         supply sees it then even if the thread gets there late. The flag follows when it

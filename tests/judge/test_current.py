@@ -171,6 +171,11 @@ def test_an_unpowered_reading_after_the_led_went_dark_bounds_the_stretch():
     assert s.readings == 3 and s.duration_s + s.u_s > 0.1
     assert s.most_s == pytest.approx(100.572 - 100.499)
     assert stretch_measurement(s, 100.0, IDLE, subject="s", origin=100.0).verdict == Verdict.PASS
+    # a later reading bounds it too, missing readings between (looser: 133 ms)
+    late = CurrentTrace(np.r_[t[:4], 100.63], amps, u)
+    (s,) = dark_powered_stretches(late, thr, lit, [(99.0, 102.0)], averaging_s=0.005,
+                                  light_u_s=1e-3)  # fmt: skip
+    assert s.most_s == pytest.approx(100.632 - 100.499)
     # without the reading after it, nothing bounds it: guard-banded as before
     (s,) = dark_powered_stretches(cur.slice(100.0, 100.56), thr, lit, [(99.0, 102.0)],
                                   averaging_s=0.005, light_u_s=1e-3)  # fmt: skip
