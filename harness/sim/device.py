@@ -33,6 +33,11 @@ Where the spec leaves room, this device does what a careful firmware would:
   off *before* the response, because after the response the device is silent until
   ``boot``: requests meanwhile get no answer (the ``busy_while_rebooting`` fault models
   the BUSY alternative the error table allows).
+- Make before break: a capture's sensors power up as its LED comes on (in time for the
+  first frame) and down at the stop or the exposure, before the LED goes dark; both are
+  written ahead on the host clock, so a busy thread never leaves a sensor powered in the
+  dark (the spec lawyer powers them at the request: up to its `led_on_ms` in the dark).
+  A recording's file is written off the device's thread, after `record.stop` is answered.
 - Power loss sends nothing: the running capture and its data are lost, consent too.
 - ``consent`` events are sent only when consent changes; revoking "all" sends one per
   scope that was granted.
