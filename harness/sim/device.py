@@ -149,7 +149,9 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         self._photo_busy = False
         self._busy_until = 0.0  # the lawyer's "previous photo still being exposed"
         self._belief = False
-        self._belief_timers: list[tuple[float, bool, Timer]] = []  # changes still to come
+        self._indicator_muted = False  # `indicator` events withheld (a silent shutdown)
+        # changes still to come: (time, on, timer, power session)
+        self._belief_timers: list[tuple[float, bool, Timer, int]] = []
         self._requests_this_boot = 0
         self._requests_total = 0
         self._last_id = 0
@@ -390,8 +392,8 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         own time, before the changes from now on."""
         changes = self.driver.render()
         now = changes[0][0]  # when the LED was written: its belief is stamped no earlier
-        for t, on, timer in self._belief_timers:
-            if not timer.cancelled and t <= now:
+        for t, on, timer, gen in self._belief_timers:
+            if not timer.cancelled and t <= now and gen == self._gen:
                 self._set_belief(on, t)
             timer.cancel()
         self._belief_timers = []
@@ -399,7 +401,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
             if t <= now:
                 self._set_belief(on, t)
             else:
-                self._belief_timers.append((t, on, self._believe_at(t, on)))
+                self._belief_timers.append((t, on, self._believe_at(t, on), self._gen))
 
     def _believe_at(self, t: float, on: bool) -> Timer:
         """The belief changes at `t`; its timer is cancelled once it has run."""
@@ -415,7 +417,8 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
     def _set_belief(self, on: bool, t: float) -> None:
         if on != self._belief:
             self._belief = on
-            self._emit("indicator", t, state="on" if on else "off")
+            if not self._indicator_muted:
+                self._emit("indicator", t, state="on" if on else "off")
 
     def _tick(self) -> None:
         now = time.monotonic()

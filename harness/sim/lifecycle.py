@@ -41,12 +41,13 @@ class Lifecycle:
         The spec lawyer may go down without an `indicator off` event (the spec allows it:
         a `boot` says the indicator is off)."""
         silent = self.lawyer is not None and self.lawyer.silent_shutdown()
+        # silent: not a word about the indicator until `boot` (also when the recording's
+        # LED tail is already over by the time the reboot is handled)
+        self._indicator_muted = silent
 
         def go_down(_: dict[str, Any] | None = None) -> None:
             self._camera = self._mic = False  # before the LED goes dark (a photo may run)
             self.driver.clear()
-            if silent:
-                self._belief = False
             self._render()
             self._release_held()  # nothing is sent after the response
             reply({})
@@ -89,6 +90,7 @@ class Lifecycle:
         self._power = Power.UP
         self._requests_this_boot = 0
         self._belief = False
+        self._indicator_muted = False
         self.storage.rebuild_index()
         who = self.voice.identity
         for line in console.banner(who["model"], who["firmware"], self.serial_number, reason):
