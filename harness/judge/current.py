@@ -160,7 +160,7 @@ class Stretch:
         lo, hi = self.duration_s - self.u_s, self.duration_s + self.u_s
         if self.most_s >= hi:
             return self.duration_s, self.u_s
-        hi = max(self.most_s, max(lo, 0.0))
+        hi = max(self.most_s, lo, 0.0)
         return (lo + hi) / 2, (hi - lo) / 2
 
 

@@ -138,8 +138,6 @@ class Evidence:
         self, trace: LightTrace, timeline: Timeline, ms: Sequence[Measurement], label: str = ""
     ) -> None:
         """Save the trace (full .npz, CSV around the captures) and its plot (`plots`)."""
-        from harness.record.plot import plot_trace  # matplotlib is slow to import; only when needed
-
         self._traces += 1
         stem = f"{self.dir}/light-{self._traces}{'-' + safe_name(label) if label else ''}"
         npz = self.rundir.path(stem + ".npz")
@@ -152,6 +150,10 @@ class Evidence:
         csv = self._csv(trace, timeline)
         self.rundir.write_text(stem + ".csv", csv)
         self.attach_text(f"light trace {self._traces} (CSV)", csv, "text/csv", ".csv")
+        if self.plots != "all" and all(m.verdict == Verdict.PASS for m in ms):
+            return
+        from harness.record.plot import plot_trace  # matplotlib is slow to import; only when needed
+
         captures = [(c.start, c.end, c.label) for c in timeline.captures]
         bad = [
             (m.t or 0.0, (m.t or 0.0) + max(m.value, 0) / 1000 if m.unit == "ms" else m.t or 0.0,
@@ -159,8 +161,6 @@ class Evidence:
             for m in ms
             if m.verdict != Verdict.PASS and m.t is not None
         ]  # fmt: skip
-        if self.plots != "all" and all(m.verdict == Verdict.PASS for m in ms):
-            return
         png = self.rundir.path(stem + ".png")
         plot_trace(trace, png, captures=captures, violations=bad,
                    window_s=self.limits["lit_window_ms"] / 1000)  # fmt: skip

@@ -393,7 +393,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
         changes = self.driver.render()
         now = changes[0][0]  # when the LED was written: its belief is stamped no earlier
         for t, on, timer, gen in self._belief_timers:
-            if not timer.cancelled and t <= now and gen == self._gen:
+            if timer.pending and t <= now and gen == self._gen:
                 self._set_belief(on, t)
             timer.cancel()
         self._belief_timers = []
@@ -401,18 +401,8 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
             if t <= now:
                 self._set_belief(on, t)
             else:
-                self._belief_timers.append((t, on, self._believe_at(t, on), self._gen))
-
-    def _believe_at(self, t: float, on: bool) -> Timer:
-        """The belief changes at `t`; its timer is cancelled once it has run."""
-        timer: list[Timer] = []
-
-        def change() -> None:
-            timer[0].cancel()  # done: a render that comes later must not send it again
-            self._set_belief(on, t)
-
-        timer.append(self._at(t, change))
-        return timer[0]
+                timer = self._at(t, lambda on=on, t=t: self._set_belief(on, t))
+                self._belief_timers.append((t, on, timer, self._gen))
 
     def _set_belief(self, on: bool, t: float) -> None:
         if on != self._belief:

@@ -33,13 +33,11 @@ class Draw:
     def set(self, t: float, amps: float) -> None:
         """From host time `t` on, the device draws `amps` (LED apart)."""
         with self._lock:
+            self._table = None
             i = bisect.bisect_right(self._times, t)
-            if i < len(self._times):
-                del self._times[i:], self._amps[i:]
-                self._table = None
+            del self._times[i:], self._amps[i:]
             if self._amps[-1] == amps:
                 return
-            self._table = None
             self._times.append(t)
             self._amps.append(amps)
             cut = bisect.bisect_right(self._times, t - HISTORY_S) - 1

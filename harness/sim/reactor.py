@@ -34,9 +34,15 @@ class Timer:
     seq: int
     action: Action = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
+    ran: bool = field(default=False, compare=False)
 
     def cancel(self) -> None:
         self.cancelled = True
+
+    @property
+    def pending(self) -> bool:
+        """Neither run nor cancelled yet."""
+        return not (self.ran or self.cancelled)
 
 
 class Reactor:
@@ -148,6 +154,7 @@ class Reactor:
         while self._timers and self._timers[0].t <= now and not self._stopping.is_set():
             timer = heapq.heappop(self._timers)
             if not timer.cancelled:
+                timer.ran = True
                 self._guard(timer.action)
 
     def _run_posted(self) -> None:

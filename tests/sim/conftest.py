@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,3 +33,21 @@ def sim() -> Iterator[Callable[..., Sim]]:
     for dev, _, host in started:
         host.close()
         dev.stop()
+
+
+@pytest.fixture
+def slow_encoder(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """`slow_encoder(s)`: the simulator takes `s` longer to write each recording's file, as
+    on a loaded host."""
+    import harness.sim.capture as capture
+
+    encode = capture.recording_file
+
+    def slow(seconds: float) -> None:
+        def slow_encode(*args: Any, **kwargs: Any) -> bytes:
+            time.sleep(seconds)
+            return encode(*args, **kwargs)
+
+        monkeypatch.setattr(capture, "recording_file", slow_encode)
+
+    return slow

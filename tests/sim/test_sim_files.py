@@ -142,20 +142,12 @@ def test_short_last_frame_runs_on_in_the_file(device: Callable[..., Dev], kind: 
 
 
 def test_the_stop_is_answered_while_the_file_is_written(
-    device: Callable[..., Dev], monkeypatch: pytest.MonkeyPatch
+    device: Callable[..., Dev], slow_encoder: Callable[[float], None]
 ) -> None:
     """The encoder runs off the device's thread, as firmware flushes after answering:
     a slow encode (a loaded host) delays `artifact.info`, never `record.stop`, and the
     file is the same."""
-    import harness.sim.capture as capture
-
-    encode = capture.recording_file
-
-    def slow_encode(*args: Any, **kwargs: Any) -> bytes:
-        time.sleep(0.6)
-        return encode(*args, **kwargs)
-
-    monkeypatch.setattr(capture, "recording_file", slow_encode)
+    slow_encoder(0.6)
     _, host = device()
     host.ok("record.start", kind="audio", source="user")
     time.sleep(0.2)

@@ -115,15 +115,13 @@ def test_wake_word_microphone_is_on_whenever_the_device_is_up(device: Callable[.
 
 
 def dark_powered_s(dev: SimDevice, led: Led, t0: float, t1: float) -> float:
-    """How long, in [t0, t1] from the LED's first light on (it follows the request by
-    `led_on_ms`, the camera does not wait), the camera drew current while the LED was
-    dark (0.1 ms steps)."""
+    """How long, in [t0, t1], a sensor (camera or microphone) drew current while the LED
+    was dark (0.1 ms steps); the sensors were powered at some point."""
     t = np.arange(t0, t1, 1e-4)
     light = led.levels(t)
-    assert light.any(), "the LED never lit"
-    powered = dev.draw_a(t) - LED_A * light > IDLE + CAMERA / 2
-    first_lit = int(np.argmax(light > 0))
-    return float((powered & (light == 0))[first_lit:].sum() * 1e-4)
+    powered = dev.draw_a(t) - LED_A * light > IDLE + MIC / 2
+    assert powered.any() and light.any(), "nothing was powered, or the LED never lit"
+    return float((powered & (light == 0)).sum() * 1e-4)
 
 
 def stall(dev: SimDevice, seconds: float) -> None:
@@ -133,20 +131,12 @@ def stall(dev: SimDevice, seconds: float) -> None:
 
 @pytest.mark.parametrize("fault", [(), ("last_frame_early",)], ids=["honest", "last_frame_early"])
 def test_a_slow_stop_keeps_no_sensor_powered_in_the_dark(
-    device: Callable[..., Sim], monkeypatch: pytest.MonkeyPatch, fault: tuple[str, ...]
+    device: Callable[..., Sim], slow_encoder: Callable[[float], None], fault: tuple[str, ...]
 ) -> None:
     """Writing the file takes the thread a while (long on a loaded host): the sensors stop
     with the recording, so only the LED's tail, never a sensor, outlasts it. Even the
     liar that turns its LED off at once on a stop (IND-1) keeps IND-7 clean."""
-    import harness.sim.capture as capture
-
-    encode = capture.recording_file
-
-    def slow_encode(*args: Any, **kwargs: Any) -> bytes:
-        time.sleep(0.3)
-        return encode(*args, **kwargs)
-
-    monkeypatch.setattr(capture, "recording_file", slow_encode)
+    slow_encoder(0.3)
     dev, led, host = device(*fault)
     host.ok("consent.grant", scope="video", gesture="app")
     t0 = time.monotonic()
@@ -190,11 +180,7 @@ def test_an_honest_capture_powers_its_sensors_once_its_led_is_lit(
     host.ok("record.stop")
     time.sleep(0.2)
     host.ok("capture.photo", source="user")
-    t1 = time.monotonic()
-    t = np.arange(t0, t1, 1e-4)
-    light = led.levels(t)
-    powered = dev.draw_a(t) - LED_A * light > IDLE + MIC / 2
-    assert powered.any() and not (powered & (light == 0)).any()
+    assert dark_powered_s(dev, led, t0, time.monotonic()) == 0.0
 
 
 def _scpi(server: SimShutter, *lines: str) -> list[str]:
