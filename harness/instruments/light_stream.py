@@ -41,6 +41,11 @@ from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Pho
 from harness.judge.light import LightTrace
 
 CHUNK_S = 600.0
+# How often the instrument's memory is emptied. Nothing waits on it: a window pulls what is
+# left when it closes, and the judges read a window only then. Each poll is two exchanges
+# (DATA:POIN?, R?), so at 5 kHz a poll every 50 ms cost as much CPU, on host and
+# instrument, as the 50 Hz current readings; 1,250 readings a poll are a 5 kB block.
+POLL_S = 0.25
 KEEP_CHUNKS = 2  # the current chunk and the one before (a judgement may still look back)
 MAX_DRAIN_ROUNDS = 4
 Span = tuple[float, float]
@@ -75,7 +80,7 @@ class LightStream:
         sample_interval_s: float,
         *,
         chunk_s: float = CHUNK_S,
-        poll_s: float = 0.05,
+        poll_s: float = POLL_S,
         fmt: DataFormat = "REAL,32",
         byte_order: ByteOrder = "NORM",
         range_v: float = 10.0,

@@ -52,7 +52,7 @@ class SimPowerSupply(ScpiServer):
         self._on_output = on_output
         self._current_a = current_a
         self._draw = draw
-        self._averaging_s = averaging_s
+        self._window = np.linspace(-averaging_s, 0.0, AVERAGING_POINTS)  # offsets from now
         self._noise_a = noise_a
         self._rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -150,9 +150,7 @@ class SimPowerSupply(ScpiServer):
         if self._draw is None:
             amps = float(self._current_a())
         else:
-            now = time.monotonic()
-            times = np.linspace(now - self._averaging_s, now, AVERAGING_POINTS)
-            amps = float(np.mean(self._draw(times)))
+            amps = float(self._draw(time.monotonic() + self._window).mean())
         if self._noise_a:
             with self._lock:
                 amps += self._noise_a * float(self._rng.standard_normal())

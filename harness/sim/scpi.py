@@ -27,6 +27,7 @@ MAX_CONNECTIONS = 8
 ERROR_QUEUE_LEN = 20
 SEND_TIMEOUT_S = 10.0
 POLL_S = 0.1  # how often blocked threads look at the stop flag
+MAX_RESOLVED = 256  # headers remembered with the command they name
 JOIN_TIMEOUT_S = 2.0
 
 
@@ -90,6 +91,9 @@ class ScpiServer:
         self._host = host
         self._port = port
         self._commands: list[_Command] = []
+        # header (tokens, query) -> its command: a bench polls a few headers thousands of
+        # times, so each is matched against the table once (cleared when it changes)
+        self._resolved: dict[tuple[tuple[str, ...], bool], _Command | None] = {}
         self._errors: deque[tuple[int, str]] = deque()
         self._err_lock = threading.Lock()
         self._stop = threading.Event()
@@ -112,6 +116,7 @@ class ScpiServer:
         nodes = tuple(_forms(m) for m in pattern.rstrip("?").lstrip(":").split(":"))
         self._commands = [c for c in self._commands if (c.nodes, c.query) != (nodes, query)]
         self._commands.append(_Command(nodes, query, handler))
+        self._resolved.clear()
 
     def reset(self) -> None:
         """`*RST`: subclasses restore their defaults."""
@@ -317,12 +322,18 @@ class ScpiServer:
         query = header.endswith("?")
         tokens = [t.upper() for t in header.rstrip("?").lstrip(":").split(":")]
         params = [p.strip() for p in rest.split(",")] if rest.strip() else []
-        for cmd in self._commands:
-            if cmd.matches(tokens, query):
-                try:
-                    return cmd.handler(params)
-                except ScpiError as e:
-                    self.push_error(e.code, e.message)
-                    return None
-        self.push_error(-113, "Undefined header")
-        return None
+        key = (tuple(tokens), query)
+        if key in self._resolved:
+            cmd = self._resolved[key]
+        else:
+            cmd = next((c for c in self._commands if c.matches(tokens, query)), None)
+            if len(self._resolved) < MAX_RESOLVED:  # a client's made-up headers stay bounded
+                self._resolved[key] = cmd
+        if cmd is None:
+            self.push_error(-113, "Undefined header")
+            return None
+        try:
+            return cmd.handler(params)
+        except ScpiError as e:
+            self.push_error(e.code, e.message)
+            return None
