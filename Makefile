@@ -6,7 +6,7 @@ OUT     ?= out
 RUN_DIR ?= $(OUT)/conformance
 STATION ?= sim
 
-.PHONY: setup conformance test bench report lint clean
+.PHONY: setup conformance test durations bench report lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: setup
 	    $$(( $$(date +%s) - start )) $(TEST_WORKERS) $$status "$$(date -u +%FT%TZ)" \
 	    > $(OUT)/make-test.json; \
 	  exit $$status
+
+## After a `make test`: commit how long each test and whole-suite run took here
+## (tests/durations.json), so a fresh clone orders its tests longest first as well.
+durations: setup
+	$(PY) -m tests.durations
 
 ## Measured performance, as ratios against baselines measured in the same run.
 bench: setup

@@ -17,37 +17,48 @@ from harness.sim.device import SimDevice
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 from harness.wire.client import DeviceClient
-from tests import tools
+from tests import durations, tools
 from tests.runs import PlannedRun, Run, SuiteRuns, under_xdist
 
 DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
 
 
-DURATIONS_KEY = "tally/durations"  # each test's seconds in the last run (pytest's cache)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest first: under pytest-xdist a worker that starts a long test last ends the run
-    late. How long a test takes is what it took last time here (pytest's cache); for a
-    test not seen yet, what its `slow(minutes=N)` mark says (a `slow` test runs whole
-    suites in subprocesses: half a minute unless said), else nothing. A test that reads a
-    whole-suite run (`suite_run` mark) counts as long as its run: its worker waits on the
-    run (or makes it) while the runs made ahead go on, rather than running CPU-heavy tests
-    beside a dozen runs (tried with those tests last: the load reached 10 on two cores,
-    and simulated devices starved of CPU made false verdicts)."""
-    cache = getattr(config, "cache", None)
-    last: dict[str, float] = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+    late. How long a test takes is what it took last time here (pytest's cache), else what
+    it took when `tests/durations.json` was last written (a fresh clone has no cache), else
+    what its `slow(minutes=N)` mark says (a `slow` test runs whole suites in subprocesses:
+    half a minute unless said), else nothing. A test that reads a whole-suite run
+    (`suite_run` mark) counts as long as its run: its worker waits on the run (or makes
+    it) while the runs made ahead go on, rather than running CPU-heavy tests beside a
+    dozen runs (tried with those tests last: the load reached 10 on two cores, and
+    simulated devices starved of CPU made false verdicts)."""
+    known = _known(config)
 
     def seconds(item: pytest.Item) -> float:
         run = item.get_closest_marker("suite_run")
         if run is not None:
-            return 60 * PlannedRun.of(run).minutes
-        if item.nodeid in last:
-            return last[item.nodeid]
+            return _run_seconds(PlannedRun.of(run), known)
+        if item.nodeid in known["tests"]:
+            return known["tests"][item.nodeid]
         marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
         return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
 
     items.sort(key=seconds, reverse=True)  # stable: ties keep their order
+
+
+def _known(config: pytest.Config) -> dict[str, dict[str, float]]:
+    """Seconds each test and each run took: the committed ones, updated by this machine's."""
+    known = durations.committed()
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        known["tests"].update(cache.get(durations.TESTS_KEY, {}))
+        known["runs"].update(cache.get(durations.RUNS_KEY, {}))
+    return known
+
+
+def _run_seconds(planned: PlannedRun, known: dict[str, dict[str, float]]) -> float:
+    return known["runs"].get(planned.name, 60 * planned.minutes)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -62,8 +73,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             planned = PlannedRun.of(mark)
             plan.setdefault(planned.name, planned)
     if plan:
+        known = _known(session.config)
         runs = _suite_runs(session.config)
-        runs.ahead(sorted(plan.values(), key=lambda p: p.minutes, reverse=True))
+        runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
 
 
 _runs: SuiteRuns | None = None
@@ -80,10 +92,14 @@ def _suite_runs(config: pytest.Config) -> SuiteRuns:
 
 
 _durations: dict[str, float] = {}
+_run_durations: dict[str, float] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+    for key, value in report.user_properties:
+        if key == "suite_run_seconds":  # (run name, seconds), from the `suite_run` fixture
+            _run_durations[value[0]] = value[1]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -92,7 +108,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     cache = getattr(session.config, "cache", None)
     if cache is None or hasattr(session.config, "workerinput"):  # the controller writes it
         return
-    cache.set(DURATIONS_KEY, {**cache.get(DURATIONS_KEY, {}), **_durations})
+    cache.set(durations.TESTS_KEY, {**cache.get(durations.TESTS_KEY, {}), **_durations})
+    cache.set(durations.RUNS_KEY, {**cache.get(durations.RUNS_KEY, {}), **_run_durations})
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +124,10 @@ def suite_run(request: pytest.FixtureRequest, suite_runs: SuiteRuns) -> Run:
     """The whole-suite run the test's `suite_run` mark names, made ahead or now."""
     mark = request.node.get_closest_marker("suite_run")
     assert mark is not None, "the suite_run fixture needs a @pytest.mark.suite_run(...)"
-    return suite_runs.planned(PlannedRun.of(mark))
+    planned = PlannedRun.of(mark)
+    run = suite_runs.planned(planned)
+    request.node.user_properties.append(("suite_run_seconds", (planned.name, run.seconds)))
+    return run
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

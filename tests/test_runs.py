@@ -118,3 +118,41 @@ def test_a_run_another_is_making_is_passed_over_not_waited_for(tmp_path: Path, m
     assert shared.get("dev", ["f"], ("suites",)).verdicts == {"IND-1": "PASS"}  # waits
     first.join(timeout=10)
     assert made.names == ["dev"]
+
+
+def test_committed_durations_are_updated_from_this_machines_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone orders its tests by `tests/durations.json`; `make durations` keeps
+    what it knew and takes this machine's newer seconds for tests and runs."""
+    from tests import durations
+
+    committed = tmp_path / "durations.json"
+    committed.write_text(json.dumps({"tests": {"a": 1.0, "b": 2.0}, "runs": {"clean-1": 100}}))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "durations").write_text(json.dumps({"b": 3.04, "c": 0.5}))
+    (cache / "run-seconds").write_text(json.dumps({"lawyer-11": 290.26}))
+    monkeypatch.setattr(durations, "COMMITTED", committed)
+    monkeypatch.setattr(durations, "CACHE", cache)
+    durations.main()
+    assert durations.committed() == {
+        "tests": {"a": 1.0, "b": 3.0, "c": 0.5},
+        "runs": {"clean-1": 100, "lawyer-11": 290.3},
+    }
+    committed.write_text("{not json")
+    assert durations.committed() == {"tests": {}, "runs": {}}  # ordered by marks alone
+
+
+def test_the_committed_durations_know_every_planned_run() -> None:
+    """Every whole-suite run a test reads has a measured length in `tests/durations.json`:
+    without one it would be begun by its `minutes` guess, maybe last (regenerate the file
+    with `make durations` after a `make test`)."""
+    from harness.sim.faults import FAULTS
+    from tests import durations
+    from tests.suites.test_detection import GOOD, NONCONFORMING
+
+    known = durations.committed()["runs"]
+    missing = [n for n in [*NONCONFORMING, *GOOD] if n not in known]
+    assert not missing, f"no committed duration for runs {missing}"
+    assert all(n in FAULTS or n.startswith(("clean-", "lawyer-")) for n in known)
