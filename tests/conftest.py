@@ -23,16 +23,25 @@ from tests.runs import PlannedRun, Run, SuiteRuns, under_xdist
 DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
 
 
+# A test longer than this is begun among the whole-suite runs' tests, longest first; a
+# shorter one after them (it would end the session late only if begun last).
+AMONG_RUNS_S = 180.0
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Longest first: under pytest-xdist a worker that starts a long test last ends the run
-    late. How long a test takes is what it took last time here (pytest's cache), else what
-    it took when `tests/durations.json` was last written (a fresh clone has no cache), else
-    what its `slow(minutes=N)` mark says (a `slow` test runs whole suites in subprocesses:
-    half a minute unless said), else nothing. A test that reads a whole-suite run
-    (`suite_run` mark) counts as long as its run: its worker waits on the run (or makes
-    it) while the runs made ahead go on, rather than running CPU-heavy tests beside a
-    dozen runs (tried with those tests last: the load reached 10 on two cores, and
-    simulated devices starved of CPU made false verdicts)."""
+    """The tests that read whole-suite runs first, and beside them only tests longer than
+    a run; then the rest; longest first within each, since under pytest-xdist a worker
+    that starts a long test last ends the session late.
+
+    A test that reads a run (`suite_run` mark) counts as long as its run: its worker
+    waits on the run (or makes it) while the runs made ahead go on, rather than running
+    tests that start benches of their own beside a dozen runs. Tried: the runs' tests
+    last drove the load to 10 on two cores and simulated devices starved of CPU gave
+    false verdicts; the two-minute labgrid and ser2net runs among the runs' tests made
+    every run ~7 % slower and one supply reading took 0.4 s (a false IND-7 INCONCLUSIVE).
+    How long a test takes is what it took last time here (pytest's cache), else what it
+    took when `tests/durations.json` was last written (a fresh clone has no cache), else
+    what its `slow(minutes=N)` mark says (half a minute unless said), else nothing."""
     known = _known(config)
 
     def seconds(item: pytest.Item) -> float:
@@ -44,7 +53,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
         return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
 
-    items.sort(key=seconds, reverse=True)  # stable: ties keep their order
+    def order(item: pytest.Item) -> tuple[bool, float]:
+        s = seconds(item)
+        return (item.get_closest_marker("suite_run") is not None or s > AMONG_RUNS_S, s)
+
+    items.sort(key=order, reverse=True)  # stable: ties keep their order
 
 
 def _known(config: pytest.Config) -> dict[str, dict[str, float]]:
