@@ -45,11 +45,6 @@ MACHINE = "suites/test_state_machine.py"
 # and every other suite. Its verdicts are the worst of the two (`Merged`).
 HALVED = frozenset({"slow_replies"})
 TIMEOUT_S = 300.0
-# Whole-suite runs begin at least this far apart, across every worker of the session. Runs
-# begun together end together, so the next dozen began together too: each imports pytest,
-# starts a simulated bench and calibrates it, and a wave of them held both cores for ~20 s
-# (load 10; a supply reading answered after 0.4 s, a false IND-7 INCONCLUSIVE).
-START_GAP_S = 2.5
 RUN_TIMEOUT_S = 1800.0  # a whole-suite run of SuiteRuns (slow_replies' halves take ~8 min)
 
 
@@ -322,8 +317,8 @@ class SuiteRuns:
             if not all(path.exists() for path in saved.values()):
                 with ThreadPoolExecutor(max_workers=len(halves)) as pool:
                     futs = {
-                        half: pool.submit(self._begun_apart, where / f"run{half}", faults,
-                                          part, timeout_s, lawyer_seed)
+                        half: pool.submit(run_suites, where / f"run{half}", faults, part,
+                                          timeout_s, lawyer_seed)
                         for half, part in halves.items()
                     }  # fmt: skip
                     for half, fut in futs.items():
@@ -333,18 +328,6 @@ class SuiteRuns:
         made_with = json.loads((where / "faults.json").read_text())
         assert made_with == list(faults), f"run {name!r} was made with faults {made_with}"
         return parts[0] if len(parts) == 1 else Merged(parts)
-
-    def _begun_apart(self, *args: Any) -> Run:
-        """`run_suites(*args)`, begun `START_GAP_S` after the session's last run began."""
-        with _locked(self.root / "start.lock"):
-            stamp = self.root / "last-start"
-            try:
-                last = float(stamp.read_text())
-            except (OSError, ValueError):
-                last = 0.0
-            time.sleep(max(0.0, min(START_GAP_S, last + START_GAP_S - time.monotonic())))
-            stamp.write_text(repr(time.monotonic()))
-        return run_suites(*args)
 
     def ahead(self, plan: Sequence[PlannedRun]) -> None:
         """Make `plan`'s runs in the background, `suite_jobs()` at a time, in its order

@@ -4,7 +4,6 @@ Runs made ahead by several workers (`SuiteRuns.ahead`) are each made once."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import threading
@@ -59,21 +58,18 @@ class Made:
     def __init__(self) -> None:
         self.names: list[str] = []
         self.live = self.peak = 0
-        self.starts: list[float] = []
         self.lock = threading.Lock()
 
 
 @pytest.fixture
 def made(monkeypatch: pytest.MonkeyPatch) -> Made:
     """`run_suites` replaced by a 0.2 s stand-in that writes a PASS run (the unit under
-    test is the sharing of runs, not the suites), runs begun 50 ms apart."""
+    test is the sharing of runs, not the suites)."""
     m = Made()
-    monkeypatch.setattr(runs, "START_GAP_S", 0.05)
 
     def fake(out: Path, faults, suites, timeout_s, lawyer_seed) -> Run:
         with m.lock:
             m.names.append(out.parent.name.rsplit("-", 1)[0])
-            m.starts.append(time.monotonic())
             m.live += 1
             m.peak = max(m.peak, m.live)
         time.sleep(0.2)
@@ -102,26 +98,6 @@ def test_runs_made_ahead_by_two_workers_are_each_made_once(
         w.close()
     assert sorted(made.names) == sorted(p.name for p in plan)  # six runs, none twice
     assert made.peak >= 2  # made side by side, not one after another
-
-
-def test_runs_begin_apart_across_workers(
-    tmp_path: Path, made: Made, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """However many workers make runs at once, no two begin closer than `START_GAP_S`
-    (a wave of runs begun together saturated the cores)."""
-    monkeypatch.setattr(runs, "START_GAP_S", 0.3)
-    monkeypatch.setenv("TALLY_SUITE_JOBS", "3")
-    plan = [PlannedRun(f"dev{i}", (f"fault{i}",)) for i in range(5)]
-    workers = [SuiteRuns(tmp_path / "suite-runs") for _ in range(2)]
-    for w in workers:
-        w.ahead(plan)
-    for p in plan:
-        workers[0].planned(p)
-    for w in workers:
-        w.close()
-    starts = sorted(made.starts)
-    assert len(starts) == 5
-    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.29, starts
 
 
 def test_a_suite_run_mark_says_what_run_a_test_reads() -> None:
