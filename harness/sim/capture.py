@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness import spec
@@ -116,19 +117,23 @@ class CaptureCommands:
         self._photo_busy = True
         on = t + cfg.led_on_ms / 1000
         lit = self._lights(source)
+        if plan is not None and plan.events_after_reply:
+            self._hold_events(plan.lag_s)
+        if lit:
+            blink = self.has("photo_blink") or self.has("verdict_words")
+            tail = PHOTO_BLINK_S if blink else cfg.photo_led_ms / 1000
+            style, lag = self._style(), self._report_lag()
+            late = self._light(
+                f"photo {aid}", on,
+                lambda s: Demand(on + s, exposure + s + tail, style, report_lag=lag),
+            )  # fmt: skip
+            on, exposure = on + late, exposure + late
+            said = said if self.has("events_before_request") else exposure
         self._power_at(self._sensors_on(t, on if lit else t, exposure), camera=True)
         # powered down at the exposure, written ahead like the LED's tail: a thread that
         # gets to `expose` late must not leave the camera drawing after a short tail
         self._power_down_at("camera", exposure)
-        if plan is not None and plan.events_after_reply:
-            self._hold_events(plan.lag_s)
         self._emit("capture.begin", begin, kind="photo", source=source, artifact=aid)
-        if lit:
-            blink = self.has("photo_blink") or self.has("verdict_words")
-            tail = PHOTO_BLINK_S if blink else cfg.photo_led_ms / 1000
-            demand = Demand(on, exposure + tail, self._style(), report_lag=self._report_lag())
-            self.driver.put(f"photo {aid}", demand)
-            self._render()
 
         def expose() -> None:
             photo = self._snapshot(aid, "photo", source, fields, exposure)
@@ -172,18 +177,23 @@ class CaptureCommands:
         elif self.has("first_frame_postdated"):
             rec.first_said = first + LED_LATE_S + POSTDATED_S
         self._recording = rec
-        demand = self._recording_demand(rec, t) if self._lights(source) else None
-        self._power_at(
-            self._sensors_on(t, t if demand is None else demand.start, first),
-            camera=video, mic=mic or (video and self.has("hidden_audio")),
-        )  # fmt: skip
         if plan is not None and plan.events_after_reply:
             self._hold_events(plan.lag_s)
+        lit_at = t
+        if self._lights(source):
+            planned = self._recording_demand(rec, t, first)
+            late = self._light("rec", planned.start, lambda s: self._recording_demand(
+                rec, t + s, first + s))  # fmt: skip
+            first, lit_at = first + late, planned.start + late
+            rec.first_frame = first
+            if rec.first_said is not None and self.has("first_frame_postdated"):
+                rec.first_said += late
+        self._power_at(
+            self._sensors_on(t, lit_at, first),
+            camera=video, mic=mic or (video and self.has("hidden_audio")),
+        )  # fmt: skip
         said_kind = rec.said_kind or kind
         self._emit("capture.begin", begin, kind=said_kind, source=source, **rec.names)
-        if demand is not None:
-            self.driver.put("rec", demand)
-            self._render()
         rec.frame_timer = self._at(first, lambda: self._frame(rec, 0))
         if plan is not None and plan.reply_after_first_frame:
             rec.on_first_frame = lambda: reply({"session": session})
@@ -198,8 +208,20 @@ class CaptureCommands:
             return t
         return min(led_on, first_frame)
 
-    def _recording_demand(self, rec: Recording, t: float) -> Demand:
-        first = rec.first_frame
+    def _light(self, key: str, on: float, demand: Callable[[float], Demand]) -> float:
+        """Light the LED for a capture that planned it on at `on` (`demand(0)`), and say
+        how late it came on. A thread descheduled between the request and the LED's write
+        lights it at the write (the LED's past is never rewritten): the capture then
+        begins that much later (`demand(late)`), as firmware that waits for its LED does,
+        so no frame is planned before its light (a false IND-1 under load)."""
+        self.driver.put(key, demand(0.0))
+        late = max(0.0, self._render() - on)
+        if late:
+            self.driver.put(key, demand(late))
+            self._render()
+        return late
+
+    def _recording_demand(self, rec: Recording, t: float, first: float) -> Demand:
         late = self.has("led_late") or self.has("first_frame_postdated")
         on = first + LED_LATE_S if late else t + self.config.led_on_ms / 1000
         # `video_as_photo` lights it as for a photo: dark again while the video goes on.

@@ -384,8 +384,9 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
 
     # -- the LED and what the device says about it --------------------------------------
 
-    def _render(self) -> None:
-        """Rewrite the LED's future and reschedule the indicator events that follow from it.
+    def _render(self) -> float:
+        """Rewrite the LED's future and reschedule the indicator events that follow from it;
+        return the host time it was written from.
 
         A change whose time has come but whose timer has not yet run (the thread was busy)
         happened then: the LED's past is never rewritten, so it is sent stamped with its
@@ -403,6 +404,7 @@ class SimDevice(CaptureCommands, DeviceCommands, Lifecycle, SensorPower):
             else:
                 timer = self._at(t, lambda on=on, t=t: self._set_belief(on, t))
                 self._belief_timers.append((t, on, timer, self._gen))
+        return now
 
     def _set_belief(self, on: bool, t: float) -> None:
         if on != self._belief:

@@ -263,3 +263,37 @@ def test_tamper_faults(
     assert (host.err if refused else host.ok)("record.start", kind="audio", source="user") == (
         "INDICATOR_FAULT" if refused else host.messages[-1]["result"]
     )
+
+
+@pytest.mark.parametrize("kind", ["photo", "video"])
+def test_a_led_written_late_delays_the_first_frame_into_its_light(
+    device: Callable[..., Sim], monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A thread descheduled between handling the request and writing the LED lights it
+    at the write (its past is never rewritten): the capture then begins that much later,
+    so its first frame is still lit and no sensor draws in the dark (under load it was
+    not: a frame 21 ms before the light, a false IND-1)."""
+    dev, led, host = device()
+    for scope in ("photo", "video", "audio"):
+        host.ok("consent.grant", scope=scope, gesture="app")
+    render, stalls = dev._render, [0.15]
+
+    def late_render() -> float:
+        if stalls:
+            time.sleep(stalls.pop())
+        return render()
+
+    monkeypatch.setattr(dev, "_render", late_render)
+    t0 = time.monotonic()
+    if kind == "photo":
+        host.ok("capture.photo", source="user")
+    else:
+        host.ok("record.start", kind="video", source="user")
+        time.sleep(0.3)
+        host.ok("record.stop")
+    frame = host.wait_event("capture.frame", seq=0)
+    first = dev.to_host(frame["t_us"])
+    assert first > t0 + 0.15  # delayed with its light
+    lit = led.levels(np.array([first - 1e-3, first]))
+    assert lit.min() > 0, "the first frame and the millisecond before it are lit"
+    assert dark_powered_s(dev, led, t0, time.monotonic()) == 0.0
