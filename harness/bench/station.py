@@ -87,7 +87,7 @@ class PowerConfig(_Strict):
     # Current polled for the whole run (power-scpi.md: 20 Hz or faster). 50 Hz by default:
     # IND-7 bounds a dark stretch by the unpowered readings either side, and at 20 Hz a
     # sensor legally powered < 20 ms before its LED could no longer be bounded under 100 ms.
-    # It is ~2 s of CPU per two-minute run (host and simulated supply), the largest share.
+    # It is ~3 s of CPU per two-minute run (host and simulated supply), the largest share.
     poll_s: Annotated[float, Field(ge=0.002, le=0.05)] = 0.02
     # The supply's own averaging window behind each MEAS:CURR? answer ("a few ms").
     averaging_s: Annotated[float, Field(ge=0, le=0.1)] = 0.005
