@@ -111,25 +111,23 @@ class CaptureCommands:
         cfg = self.config
         aid = self.storage.new_id()
         exposure = t + cfg.camera_startup_ms / 1000
+        self._photo_busy = True
+        if plan is not None and plan.events_after_reply:
+            self._hold_events(plan.lag_s)
+        lit_at = t
+        if self._lights(source):
+            on = t + cfg.led_on_ms / 1000
+            blink = self.has("photo_blink") or self.has("verdict_words")
+            end = exposure + (PHOTO_BLINK_S if blink else cfg.photo_led_ms / 1000)
+            style, lag = self._style(), self._report_lag()
+            late, lit_at = self._light(
+                f"photo {aid}", lambda s: Demand(on + s, end + s, style, report_lag=lag)
+            )
+            exposure += late
         begin, said = t, exposure  # when capture.begin and frame 0 say they happened
         if self.has("events_before_request"):
             begin = said = t - EVENTS_EARLY_S
-        self._photo_busy = True
-        on = t + cfg.led_on_ms / 1000
-        lit = self._lights(source)
-        if plan is not None and plan.events_after_reply:
-            self._hold_events(plan.lag_s)
-        if lit:
-            blink = self.has("photo_blink") or self.has("verdict_words")
-            tail = PHOTO_BLINK_S if blink else cfg.photo_led_ms / 1000
-            style, lag = self._style(), self._report_lag()
-            late = self._light(
-                f"photo {aid}", on,
-                lambda s: Demand(on + s, exposure + s + tail, style, report_lag=lag),
-            )  # fmt: skip
-            on, exposure = on + late, exposure + late
-            said = said if self.has("events_before_request") else exposure
-        self._power_at(self._sensors_on(t, on if lit else t, exposure), camera=True)
+        self._power_at(self._sensors_on(t, lit_at, exposure), camera=True)
         # powered down at the exposure, written ahead like the LED's tail: a thread that
         # gets to `expose` late must not leave the camera drawing after a short tail
         self._power_down_at("camera", exposure)
@@ -181,10 +179,10 @@ class CaptureCommands:
             self._hold_events(plan.lag_s)
         lit_at = t
         if self._lights(source):
-            planned = self._recording_demand(rec, t, first)
-            late = self._light("rec", planned.start, lambda s: self._recording_demand(
-                rec, t + s, first + s))  # fmt: skip
-            first, lit_at = first + late, planned.start + late
+            late, lit_at = self._light(
+                "rec", lambda s: self._recording_demand(rec, t + s, first + s)
+            )
+            first += late
             rec.first_frame = first
             if rec.first_said is not None and self.has("first_frame_postdated"):
                 rec.first_said += late
@@ -208,18 +206,19 @@ class CaptureCommands:
             return t
         return min(led_on, first_frame)
 
-    def _light(self, key: str, on: float, demand: Callable[[float], Demand]) -> float:
-        """Light the LED for a capture that planned it on at `on` (`demand(0)`), and say
-        how late it came on. A thread descheduled between the request and the LED's write
-        lights it at the write (the LED's past is never rewritten): the capture then
-        begins that much later (`demand(late)`), as firmware that waits for its LED does,
-        so no frame is planned before its light (a false IND-1 under load)."""
-        self.driver.put(key, demand(0.0))
-        late = max(0.0, self._render() - on)
+    def _light(self, key: str, demand: Callable[[float], Demand]) -> tuple[float, float]:
+        """Light the LED for a capture as planned (`demand(0)`); how late it came on, and
+        when. A thread descheduled between the request and the LED's write lights it at
+        the write (the LED's past is never rewritten): the capture then begins that much
+        later (`demand(late)`), as firmware that waits for its LED does, so no frame is
+        planned before its light (a false IND-1 under load)."""
+        planned = demand(0.0)
+        self.driver.put(key, planned)
+        late = max(0.0, self._render() - planned.start)
         if late:
             self.driver.put(key, demand(late))
             self._render()
-        return late
+        return late, planned.start + late
 
     def _recording_demand(self, rec: Recording, t: float, first: float) -> Demand:
         late = self.has("led_late") or self.has("first_frame_postdated")
