@@ -171,15 +171,22 @@ class Merged(Run):
 
 
 def pytest_command(
-    args: Sequence[str], report_dir: Path | None = None, faults: Sequence[str] = ()
+    args: Sequence[str],
+    report_dir: Path | None = None,
+    faults: Sequence[str] = (),
+    labgrid: bool = False,
 ) -> list[str]:
-    """`python -m pytest ARGS [--report-dir DIR] [--sim-fault F ...] -p no:cacheprovider -q`."""
+    """`python -m pytest ARGS [--report-dir DIR] [--sim-fault F ...] -p no:cacheprovider
+    [-p no:labgrid] -q`. labgrid's own pytest plugin is left out unless the run uses a
+    place (`labgrid`): loading it is ~0.35 s of CPU, a quarter of a run's start, in each
+    of the ~200 pytest processes the tests start (Tally's plugin then defines the one
+    option the two share, `--lg-coordinator`)."""
     cmd = [sys.executable, "-m", "pytest", *args]
     if report_dir is not None:
         cmd += ["--report-dir", str(report_dir)]
     for fault in faults:
         cmd += ["--sim-fault", fault]
-    return [*cmd, "-p", "no:cacheprovider", "-q"]
+    return [*cmd, "-p", "no:cacheprovider", *([] if labgrid else ["-p", "no:labgrid"]), "-q"]
 
 
 def run_command(
@@ -208,9 +215,10 @@ def run_pytest(
     cwd: Path = ROOT,
     env: Mapping[str, str] | None = None,
     timeout_s: float = TIMEOUT_S,
+    labgrid: bool = False,
 ) -> Run:
     """`python -m pytest ARGS` (see `pytest_command`); the run directory is `report_dir`."""
-    cmd = pytest_command(args, report_dir, faults)
+    cmd = pytest_command(args, report_dir, faults, labgrid)
     return run_command(cmd, run_dir=report_dir, cwd=cwd, env=env, timeout_s=timeout_s)
 
 

@@ -12,8 +12,9 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,9 @@ from tests import tools
 tools.import_or_skip("labgrid")
 
 from harness.lab.labgrid_client import release
+from tests import runs
 from tests.lab.labgrid_lab import CI_USER, JIG, OTHER_USER, Lab, labgrid_lab
-from tests.runs import ROOT, pytest_command, read_json, run_pytest
+from tests.runs import ROOT, read_json
 
 SUITES = (
     "suites/test_indicator.py",
@@ -54,6 +56,15 @@ def nothing_left_held(lab: Lab) -> Iterator[None]:
 
 def lg(lab: Lab, *args: str) -> list[str]:
     return [*args, "--lg-coordinator", lab.address]
+
+
+def run_pytest(args: Sequence[str], **kw: Any) -> runs.Run:
+    """`tests.runs.run_pytest` with labgrid's own pytest plugin loaded, as a lab runs it."""
+    return runs.run_pytest(args, labgrid=True, **kw)
+
+
+def pytest_command(args: Sequence[str], report_dir: Path | None = None) -> list[str]:
+    return runs.pytest_command(args, report_dir, labgrid=True)
 
 
 @pytest.mark.slow
