@@ -40,6 +40,7 @@ LOOSE_S = 0.005
 LOOSE_FACTOR = 3.0
 REARMS = 2
 REARM_PAUSE_S = 0.05
+MAX_DRAIN_ROUNDS = 4  # R? rounds to empty the memory after ABOR (one is enough)
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,10 @@ class Photodiode:
         while `DATA:POIN?` is answered at once, after the commands before it.
 
         A trigger timed over a loose round trip (see `LOOSE_S`) is aborted and armed
-        again, a bounded number of times; the readings of the attempts before are not
-        part of the acquisition (a few ms of light not seen, before it starts).
+        again, a bounded number of times; the readings of the attempts before are read
+        out and dropped first (photodiode-scpi.md does not say that `INIT` clears the
+        memory), so they are never timed from the new trigger: a few ms of light not
+        seen, before the acquisition starts.
         """
         if self.interval_s is None:
             raise InstrumentError(f"{self._name}: arm() before configure()")
@@ -228,10 +231,18 @@ class Photodiode:
             if not self._loose(trigger.u_s) or attempt == REARMS:
                 break
             self.abort()
+            self._discard()
             time.sleep(REARM_PAUSE_S)
         self._tightest_u_s = min(self._tightest_u_s, trigger.u_s)
         self.trigger = trigger
         return trigger
+
+    def _discard(self) -> None:
+        """Empty the instrument's memory (an aborted acquisition's readings), bounded."""
+        for _ in range(MAX_DRAIN_ROUNDS):
+            if self.available() == 0:
+                return
+            self.read_available()
 
     def _loose(self, u_s: float) -> bool:
         """Looser than `LOOSE_S` and, once it has given one, than `LOOSE_FACTOR` times
