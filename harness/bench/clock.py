@@ -6,19 +6,12 @@ point. Between two points the mapping interpolates linearly (the drift, up to 20
 is what the slope absorbs); outside, it extrapolates with the estimated drift and lets
 the uncertainty grow by the worst drift the estimate leaves open. A reboot starts a new
 epoch: the device clock restarts from an arbitrary value.
-
-A point's half round trip is the uncertainty of every time mapped near it, so a burst
-taken while the host was starved (every exchange tens of ms) would widen the verdicts of a
-whole stretch: such a burst is taken again, a bounded number of times, and the tightest
-point kept. Loose means looser than `LOOSE_S` and than `LOOSE_FACTOR` times the tightest
-point of this link so far (a device whose replies are slow by nature is not asked twice).
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
-import time
 from dataclasses import dataclass
 
 from harness.errors import ProtocolError, ResponseBreach
@@ -27,10 +20,6 @@ from harness.spec import MAX_DRIFT_PPM
 from harness.wire.client import DeviceClient
 
 QUANTUM_S = 1e-6  # the device clock's resolution
-LOOSE_S = 0.005  # a sync point looser than this (and than LOOSE_FACTOR x the link's best)...
-LOOSE_FACTOR = 3.0
-RETRIES = 2  # ...is taken again up to this many times,
-RETRY_PAUSE_S = 0.05  # after a pause (a starved host's stalls come in bursts)
 
 
 @dataclass(frozen=True)
@@ -50,41 +39,25 @@ class ClockSync:
         self._lock = threading.Lock()
 
     def sync(self, burst: int | None = None) -> SyncPoint:
-        """One burst of `clock` exchanges; keep the tightest as a new sync point (a loose
-        one is taken again, up to `RETRIES` times).
+        """One burst of `clock` exchanges; keep the tightest as a new sync point.
 
         A `boot` arriving mid-burst (a device that just came up) voids the burst; it is
         retried in the new power session, a bounded number of times.
         """
         for _ in range(3):
+            best: SyncPoint | None = None
             epoch = self.client.epoch
-            best = self._burst(burst or self.burst)
-            for _ in range(RETRIES):
-                if not self._loose(best):
-                    break
-                time.sleep(RETRY_PAUSE_S)
-                again = self._burst(burst or self.burst)
-                best = again if again.half_rtt < best.half_rtt else best
+            for _ in range(burst or self.burst):
+                reply = self.client.clock()
+                half = (reply.received - reply.sent) / 2
+                point = SyncPoint(reply.sent + half, reply.result["t_us"] / 1e6, half)
+                if best is None or point.half_rtt < best.half_rtt:
+                    best = point
+            assert best is not None
             if self.client.epoch == epoch:
                 self.add(epoch, best)
                 return best
         raise ProtocolError("the device kept rebooting during clock sync")
-
-    def _burst(self, n: int) -> SyncPoint:
-        best: SyncPoint | None = None
-        for _ in range(n):
-            reply = self.client.clock()
-            half = (reply.received - reply.sent) / 2
-            point = SyncPoint(reply.sent + half, reply.result["t_us"] / 1e6, half)
-            if best is None or point.half_rtt < best.half_rtt:
-                best = point
-        assert best is not None
-        return best
-
-    def _loose(self, point: SyncPoint) -> bool:
-        with self._lock:
-            halves = [p.half_rtt for pts in self._points.values() for p in pts]
-        return point.half_rtt > max(LOOSE_S, LOOSE_FACTOR * min(halves, default=0.0))
 
     def add(self, epoch: int, point: SyncPoint) -> None:
         with self._lock:
