@@ -16,10 +16,15 @@ from types import TracebackType
 import numpy as np
 
 from harness.errors import InstrumentError
-from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Photodiode, Trigger
+from harness.instruments.photodiode import (
+    MAX_COUNT,
+    MAX_DRAIN_ROUNDS,
+    ByteOrder,
+    DataFormat,
+    Photodiode,
+    Trigger,
+)
 from harness.judge.light import LightTrace
-
-MAX_DRAIN_ROUNDS = 4  # after ABOR the memory only shrinks: a few R? always empty it
 
 
 class LightMonitor:

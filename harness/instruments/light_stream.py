@@ -37,7 +37,14 @@ import numpy as np
 from harness.errors import InstrumentError
 from harness.instruments.outage import Outage, missing
 from harness.instruments.outage import check as check_outages
-from harness.instruments.photodiode import MAX_COUNT, ByteOrder, DataFormat, Photodiode, Trigger
+from harness.instruments.photodiode import (
+    MAX_COUNT,
+    MAX_DRAIN_ROUNDS,
+    ByteOrder,
+    DataFormat,
+    Photodiode,
+    Trigger,
+)
 from harness.judge.light import LightTrace
 
 CHUNK_S = 600.0
@@ -47,7 +54,6 @@ CHUNK_S = 600.0
 # instrument, as the 50 Hz current readings; 1,250 readings a poll are a 5 kB block.
 POLL_S = 0.25
 KEEP_CHUNKS = 2  # the current chunk and the one before (a judgement may still look back)
-MAX_DRAIN_ROUNDS = 4
 Span = tuple[float, float]
 
 

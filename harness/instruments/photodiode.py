@@ -40,7 +40,7 @@ LOOSE_S = 0.005
 LOOSE_FACTOR = 3.0
 REARMS = 2
 REARM_PAUSE_S = 0.05
-MAX_DRAIN_ROUNDS = 4  # R? rounds to empty the memory after ABOR (one is enough)
+MAX_DRAIN_ROUNDS = 4  # after ABOR the memory only shrinks: a few R? always empty it
 
 
 @dataclass(frozen=True)
