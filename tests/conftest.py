@@ -60,14 +60,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=order, reverse=True)  # stable: ties keep their order
 
 
+_KNOWN = pytest.StashKey[dict[str, dict[str, float]]]()
+
+
 def _known(config: pytest.Config) -> dict[str, dict[str, float]]:
-    """Seconds each test and each run took: the committed ones, updated by this machine's."""
-    known = durations.committed()
-    cache = getattr(config, "cache", None)
-    if cache is not None:
-        known["tests"].update(cache.get(durations.TESTS_KEY, {}))
-        known["runs"].update(cache.get(durations.RUNS_KEY, {}))
-    return known
+    """Seconds each test and each run took: the committed ones, updated by this machine's
+    (read once per process: ordering the tests and planning the runs both ask)."""
+    if _KNOWN not in config.stash:
+        known = durations.committed()
+        cache = getattr(config, "cache", None)
+        if cache is not None:
+            known["tests"].update(cache.get(durations.TESTS_KEY, {}))
+            known["runs"].update(cache.get(durations.RUNS_KEY, {}))
+        config.stash[_KNOWN] = known
+    return config.stash[_KNOWN]
 
 
 def _run_seconds(planned: PlannedRun, known: dict[str, dict[str, float]]) -> float:
