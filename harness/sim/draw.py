@@ -44,6 +44,16 @@ class Draw:
             if cut > 0:
                 del self._times[1:cut], self._amps[1:cut]
 
+    def steady(self, t0: float, t1: float) -> float | None:
+        """The draw if it is one level throughout [t0, t1] (the LED's included), else None."""
+        with self._lock:
+            i = bisect.bisect_right(self._times, t0)
+            if i != bisect.bisect_right(self._times, t1):
+                return None
+            base = self._amps[i - 1]
+        level = self._led.steady(t0, t1)
+        return None if level is None else base + self._led_a * level
+
     def amps(self, times: np.ndarray) -> np.ndarray:
         """The instantaneous draw at each host time, the LED's included (vectorised)."""
         with self._lock:

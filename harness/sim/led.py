@@ -85,6 +85,15 @@ class Led:
             level = np.where(modulated, np.where(on, level, 0.0), level)
         return level
 
+    def steady(self, t0: float, t1: float) -> float | None:
+        """The brightness if it is one unmodulated level throughout [t0, t1], else None."""
+        with self._lock:
+            i = bisect.bisect_right(self._times, t0)
+            if i != bisect.bisect_right(self._times, t1):
+                return None
+            seg = self._segs[i - 1]
+        return None if seg.pwm_hz > 0 else seg.level
+
     def prune(self, before: float) -> None:
         """Forget segments wholly before `before` (long runs keep memory bounded)."""
         with self._lock:

@@ -65,8 +65,8 @@ class SimStation:
         if power:
             self.power = SimPowerSupply(
                 self._switch, self.device.current_a, faults=split["power"],
-                draw=self.device.draw_a, averaging_s=SUPPLY_AVERAGING_S, noise_a=SUPPLY_NOISE_A,
-                seed=self.config.seed,
+                draw=self.device.draw_a, steady=self.device.draw.steady,
+                averaging_s=SUPPLY_AVERAGING_S, noise_a=SUPPLY_NOISE_A, seed=self.config.seed,
             )  # fmt: skip
         self.shutter: SimShutter | None = None
         if shutter:

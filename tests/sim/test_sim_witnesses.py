@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.sim.config import SimDeviceConfig, apply_knobs
 from harness.sim.device import SimDevice
@@ -79,12 +81,16 @@ def test_supply_averages_over_its_window_and_adds_its_noise() -> None:
     draw = Draw(led, LED_A)
     t0 = time.monotonic()
     draw.set(t0 - 10, IDLE)  # idle for long before the window
-    with SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, noise_a=0.001, seed=3) as s:
+    with SimPowerSupply(
+        lambda on: None, lambda: 0.0, draw=draw.amps, steady=draw.steady, noise_a=0.001, seed=3
+    ) as s:
         s._switch(True)
         readings = np.array([s._measure_amps() for _ in range(400)])
         assert readings.mean() == pytest.approx(IDLE, abs=0.0003)
         assert readings.std() == pytest.approx(0.001, rel=0.2)
-    quiet = SimPowerSupply(lambda on: None, lambda: 0.0, draw=draw.amps, averaging_s=1.0)
+    quiet = SimPowerSupply(
+        lambda on: None, lambda: 0.0, draw=draw.amps, steady=draw.steady, averaging_s=1.0
+    )
     quiet._switch(True)
     draw.set(time.monotonic() - 0.5, IDLE + CAMERA)  # half the window ago
     assert quiet._measure_amps() == pytest.approx(IDLE + CAMERA / 2, abs=0.02)
@@ -297,3 +303,33 @@ def test_a_led_written_late_delays_the_first_frame_into_its_light(
     lit = led.levels(np.array([first - 1e-3, first]))
     assert lit.min() > 0, "the first frame and the millisecond before it are lit"
     assert dark_powered_s(dev, led, t0, time.monotonic()) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.floats(0, 1), st.sampled_from([0.0, 0.1, 0.25])), max_size=6),
+    lights=st.lists(
+        st.tuples(st.floats(0, 1), st.floats(0, 1), st.sampled_from([0.0, 0.0, 200.0])),
+        max_size=4,
+    ),
+    t1=st.floats(0, 1.2),
+    width=st.sampled_from([0.0, 0.005, 0.05]),
+)
+def test_a_steady_draw_is_exactly_the_window_average(steps, lights, t1, width) -> None:
+    """The supply's fast path (`Draw.steady`) answers only where the window's draw is one
+    level, and then exactly what the averaged timeline gives."""
+    led = Led()
+    draw = Draw(led, LED_A)
+    for t, amps in sorted(steps):
+        draw.set(t, amps)
+    for t, level, pwm_hz in sorted(lights):
+        led.set(t, level, pwm_hz=pwm_hz, duty=0.5)
+    t0 = t1 - width
+    window = np.linspace(t0, t1, 16)
+    level = draw.steady(t0, t1)
+    changes = [t for t, _ in steps] + [t for t, _, _ in lights]
+    lit = [s for s in led.segments() if s.t <= t1][-1]
+    if not any(t0 < t <= t1 for t in changes) and not lit.pwm_hz:
+        assert level is not None
+    if level is not None:
+        assert level == float(draw.amps(window).mean())
