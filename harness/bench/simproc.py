@@ -13,6 +13,7 @@ simulator, reading end of file, stops itself: no simulated bench is left running
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,7 @@ class SimProcess:
         if self._lifeline is not None:
             os.close(self._lifeline)
             self._lifeline = None
+        shutil.rmtree(self._dir, ignore_errors=True)  # each run's own: none left in /tmp
 
     def __enter__(self) -> SimProcess:
         self.start()

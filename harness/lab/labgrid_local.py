@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,7 @@ class LocalLabgrid:
         """The exporter first (its ser2net with it), then the coordinator."""
         stop_group(self._exporter)
         stop_group(self._coordinator)
+        shutil.rmtree(self.dir, ignore_errors=True)  # their configuration and logs
 
     def __enter__(self) -> LocalLabgrid:
         return self.start()

@@ -142,6 +142,7 @@ class Ser2Net:
 
     def stop(self) -> None:
         stop_group(self.proc)
+        shutil.rmtree(self._dir, ignore_errors=True)  # its config, pid file and log
 
     def __enter__(self) -> Ser2Net:
         return self.start()

@@ -87,3 +87,4 @@ def test_the_link_reads_network_serial_itself(sim_device):
         assert not [n for n in threads if "RFC 2217 reader" in n], threads
         messages = [ln for ln in client.log.since(0) if ln.kind == "message"]
         assert len(messages) == 2 * 201 and not client.anomalies
+    assert not s2n.config_path.parent.exists(), "ser2net's folder is left behind"
