@@ -16,6 +16,7 @@ from typing import Any
 
 from harness.bench.clock import ClockSync
 from harness.bench.current_cal import learn_signature
+from harness.bench.gcquiet import freeze_once
 from harness.bench.media_sandbox import MediaSandbox
 from harness.bench.station import Station
 from harness.bench.stored import StoredFile, read_stored
@@ -92,6 +93,7 @@ class Bench:
         `port_wait_s` > 0 waits (bounded) for a DUT port that is not there yet, as after a
         USB serial port vanished.
         """
+        freeze_once()  # full collections short from here on: they hold the GIL (gcquiet)
         try:
             p = self.station.photodiode
             self.photodiode = Photodiode.open(p.resource, backend=p.backend, timeout_s=p.timeout_s)
