@@ -261,9 +261,12 @@ def under_xdist() -> bool:
 def suite_jobs() -> int:
     """How many suite runs a test process makes ahead of its tests, at once
     (`TALLY_SUITE_JOBS`; they mostly wait on real time): 4 when one process runs the
-    tests, 2 on each pytest-xdist worker (six workers: up to 12 at once). 0: none ahead,
-    each made when a test first asks."""
-    default = "2" if under_xdist() else "4"
+    tests, 3 on each pytest-xdist worker (six workers: up to 18 at once). 0: none ahead,
+    each made when a test first asks. Three per worker was too many while a full garbage
+    collection could stall a bench's supply poll for 100-350 ms under that load (false
+    INCONCLUSIVEs); since a bench freezes what is alive when it opens
+    (harness/bench/gcquiet.py), `make test` takes ~11.5 min with three, ~13.7 with two."""
+    default = "3" if under_xdist() else "4"
     return max(0, int(os.environ.get("TALLY_SUITE_JOBS", default)))
 
 
