@@ -23,7 +23,7 @@ from harness.sim.device import SimDevice
 from harness.sim.draw import Draw
 from harness.sim.faults import COVERT_EVERY_S, COVERT_S, TAMPER_SLOW_S
 from harness.sim.led import Led
-from harness.sim.power import SimPowerSupply
+from harness.sim.power import AVERAGING_POINTS, SimPowerSupply
 from harness.sim.shutter import FLAP_S, Cover, SimShutter
 from harness.sim.station import SimStation
 from tests.sim.host import FAST, Host, Sim
@@ -325,7 +325,7 @@ def test_a_steady_draw_is_exactly_the_window_average(steps, lights, t1, width) -
     for t, level, pwm_hz in sorted(lights):
         led.set(t, level, pwm_hz=pwm_hz, duty=0.5)
     t0 = t1 - width
-    window = np.linspace(t0, t1, 16)
+    window = np.linspace(t0, t1, AVERAGING_POINTS)  # the instants the supply averages
     level = draw.steady(t0, t1)
     changes = [t for t, _ in steps] + [t for t, _, _ in lights]
     lit = [s for s in led.segments() if s.t <= t1][-1]
