@@ -28,6 +28,7 @@ from typing import Any
 
 from harness.judge.verdict import Verdict, worst
 from harness.lab.summary import worst_per_clause
+from harness.sim.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SUITES = (
@@ -229,9 +230,21 @@ def run_module(module: str, args: Sequence[str], **kw: Any) -> Run:
 
 SEARCH_SEED = "1130"
 # Whose runs draw every test's current-and-light picture (`--plots all`): the devices whose
-# own words land in a picture's labels. The others draw only flagged tests' (`--plots
-# flagged`: the same verdicts and data, without ~10 s of CPU for 60 pictures per run).
+# own words land in a picture's labels. A nonconforming device's run draws none (`--plots
+# none`): its tests read verdicts, and its flags would cost a picture each (~0.2 s of CPU:
+# ~600 pictures, a tenth of `make test`'s CPU); the current and light are kept as data.
+# A conforming device's run draws only what was flagged (`--plots flagged`: nothing, unless
+# a check misjudged it, and then the picture is what shows why).
 EVERY_PICTURE = frozenset({"hostile_text", "hostile_strings"})
+
+
+def pictures(faults: Sequence[str]) -> str:
+    """The `--plots` choice of a whole-suite run with `faults` (see EVERY_PICTURE)."""
+    if EVERY_PICTURE & set(faults):
+        return "all"
+    if any(f in FAULTS and FAULTS[f].kind == "nonconforming" for f in faults):
+        return "none"
+    return "flagged"
 
 
 def run_suites(
@@ -245,8 +258,8 @@ def run_suites(
     device when `lawyer_seed` is given), recorded in `out`. The state machine's seed is
     pinned, as a lab pins it in CI: its sequences are the same in every run of the tests
     (the device's timing still varies), so a verdict here does not depend on the draw."""
-    plots = "all" if EVERY_PICTURE & set(faults) else "flagged"
-    args = [*suites, "--station", "sim", "-o", "console_output_style=classic", "--plots", plots]
+    args = [*suites, "--station", "sim", "-o", "console_output_style=classic"]
+    args += ["--plots", pictures(faults)]
     args += ["--hypothesis-seed", SEARCH_SEED]
     if lawyer_seed is not None:
         args += ["--sim-lawyer-seed", str(lawyer_seed)]

@@ -33,6 +33,9 @@ from harness.wire.messages import ArtifactInfo, Event
 from harness.wire.requests import RequestLog
 
 CSV_MAX_ROWS = 20_000
+# Which pictures a run draws (`--plots`): every test's, only where a check flagged
+# something, or none; the traces behind them are kept as data in every case.
+PLOTS = ("all", "flagged", "none")
 MAX_SWEEP = 50  # artifacts a test left unread that its teardown reads and keeps
 
 
@@ -50,8 +53,11 @@ class Evidence:
         noise: LevelNoise | None = None,
         plots: str = "all",
     ) -> None:
-        """`plots`: draw every light trace kept ("all"), or only one with a measurement
-        that is not PASS ("flagged"); the trace is kept as numbers either way."""
+        """`plots`: draw every light trace kept ("all"), only one with a measurement
+        that is not PASS ("flagged"), or none ("none"); the trace is kept as numbers
+        either way."""
+        if plots not in PLOTS:
+            raise ValueError(f"plots must be one of {PLOTS}, got {plots!r}")
         self.test = test
         self.clauses = tuple(clauses)
         self.ledger = ledger
@@ -150,7 +156,9 @@ class Evidence:
         csv = self._csv(trace, timeline)
         self.rundir.write_text(stem + ".csv", csv)
         self.attach_text(f"light trace {self._traces} (CSV)", csv, "text/csv", ".csv")
-        if self.plots != "all" and all(m.verdict == Verdict.PASS for m in ms):
+        if self.plots == "none" or (
+            self.plots == "flagged" and all(m.verdict == Verdict.PASS for m in ms)
+        ):
             return
         from harness.record.plot import plot_trace  # matplotlib is slow to import; only when needed
 

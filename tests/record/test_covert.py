@@ -164,6 +164,31 @@ def test_flagged_plots_only_where_a_stretch_was_flagged(run) -> None:
     assert (ledger.rundir.path(ev.dir) / "current-and-light.png").exists()
 
 
+def test_no_plots_keeps_the_data_and_the_verdict_and_draws_nothing(run) -> None:
+    """`--plots none`: a flagged stretch is judged and recorded as with pictures, the test's
+    current and light are kept as data, and no picture is drawn (none is left out either:
+    none was asked for)."""
+    sim, bench, ledger, _ = run
+    watch = CovertWatch(bench, ledger, Limits(), plots="none")
+    ev = Evidence("loud", (), ledger=ledger, limits=Limits(), sync=bench.sync, plots="none")
+    t0 = time.monotonic()
+    watch.test_started(t0)
+    time.sleep(0.2)
+    burst(sim, 0.6)
+    time.sleep(0.3)
+    t1 = time.monotonic()
+    (bad,) = watch.after_test(ev, t0, t1)
+    assert bad.verdict == Verdict.FAIL and bad in ev.measurements
+    where = ledger.rundir.path(ev.dir)
+    assert (where / "supply-current.csv").read_text().count("\n") > 10
+    assert_light_kept(where, t0, t1 - t0, bench.visible_v)
+    assert not list(ledger.rundir.root.rglob("*.png"))
+    s = watch.summary()
+    assert s["flagged_stretches"] >= 1 and s["plots_left_out"] == 0
+    with pytest.raises(ValueError, match="plots must be one of"):
+        CovertWatch(bench, ledger, Limits(), plots="some")
+
+
 def test_a_first_test_opening_many_windows_is_judged_whole(run) -> None:
     """Each light window starts a chunk of the stream; the chunks of a run's first test are
     all kept until judged, however many it opens (the state machine opens one per example)."""

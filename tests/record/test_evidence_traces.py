@@ -21,7 +21,13 @@ def lit_ms(value: float) -> Measurement:
 
 @pytest.mark.parametrize(
     ("plots", "value", "drawn"),
-    [("all", 0.0, True), ("flagged", 0.0, False), ("flagged", 40.0, True)],
+    [
+        ("all", 0.0, True),
+        ("flagged", 0.0, False),
+        ("flagged", 40.0, True),
+        ("none", 0.0, False),
+        ("none", 40.0, False),
+    ],
 )
 def test_a_trace_is_kept_as_numbers_and_drawn_as_the_run_asks(
     tmp_path, plots: str, value: float, drawn: bool
@@ -35,3 +41,9 @@ def test_a_trace_is_kept_as_numbers_and_drawn_as_the_run_asks(
     assert (where / "light-1-video.npz").is_file() and (where / "light-1-video.csv").is_file()
     assert (where / "light-1-video.png").is_file() == drawn
     assert (f"{ev.dir}/light-1-video.png" in ledger.rundir.manifest()["files"]) == drawn
+
+
+def test_an_unknown_picture_choice_is_refused(tmp_path) -> None:
+    ledger = Ledger(RunDir(tmp_path), station="s1", limits=Limits())
+    with pytest.raises(ValueError, match="plots must be one of"):
+        Evidence("t", (), ledger=ledger, limits=Limits(), plots="some")
