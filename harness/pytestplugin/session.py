@@ -4,6 +4,11 @@
 `TallyRun` and fixes the Hypothesis seed before any test runs; the other modules reach
 the run through `current_run`.
 
+Listing the tests (`--collect-only`) places nothing and records nothing: the station or
+lab file is read (a bad one is still a usage error), but no station, lease or labgrid
+place is taken and no run directory is written (a run of no test would be a directory of
+NOT_TESTED clauses that looks like a result).
+
 A run directory is always new: a run seals (enters into its manifest) every file in it,
 so it must not start among files it did not write. `--report-dir DIR` must name a new or
 empty directory (anything else is a one-line usage error); without it, the run writes a
@@ -20,7 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.bench.station import load_station
 from harness.errors import ConfigError, LeaseError
+from harness.lab.labfile import load_lab
 from harness.lab.pool import DEFAULT_COORDINATOR, ControllerHold, Placement, Request, place
 from harness.pytestplugin.lab import LabCoordinator
 from harness.pytestplugin.printing import DeviceTextGuard
@@ -40,6 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "clause(*ids): the conformance clauses this test gives evidence for"
     )
+    if config.option.collectonly:
+        _read_files_only(config)
+        return
     try:
         placed = place(_placement_request(config))
     except (ConfigError, LeaseError) as exc:
@@ -78,6 +88,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "allure_report_dir", "unset") is None:
         config.option.allure_report_dir = str(report_dir / "allure-results")
     run.ledger.meta["hypothesis"] = choose_profile_and_seed(config, station)
+
+
+def _read_files_only(config: pytest.Config) -> None:
+    """What listing the tests checks: the station or lab file given reads."""
+    station = config.getoption("--station", default=None)
+    lab = config.getoption("--lab", default=None)
+    try:
+        if station is not None:
+            load_station(station)
+        if lab is not None:
+            load_lab(lab)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _placement_request(config: pytest.Config) -> Request:

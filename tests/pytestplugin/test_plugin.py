@@ -113,6 +113,21 @@ def test_bad_station_is_a_one_line_usage_error(pytester: pytest.Pytester) -> Non
     res.stderr.fnmatch_lines(["*bad.toml: key dut.port: *string*"])
 
 
+def test_listing_the_tests_records_nothing_but_still_reads_the_station(
+    pytester: pytest.Pytester,
+) -> None:
+    out = pytester.path / "r"
+    res = run(pytester, "--collect-only", "-q", "--station", "sim", "--report-dir", str(out))
+    assert res.ret == 0
+    res.stdout.fnmatch_lines(["*test_probe.py::test_pass", "*7 tests collected*"])
+    assert not out.exists() and "tally: run directory" not in res.stdout.str()
+    assert not (pytester.path / "out").exists()  # no default run directory either
+    bad = pytester.makefile(".toml", bad='[station]\nname = "x"\n[dut]\nport = 5\n')
+    res = run(pytester, "--collect-only", "--station", str(bad))
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines(["*bad.toml: key dut.port: *string*"])
+
+
 def test_fixtures_without_a_station_say_so(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_needs="def test_needs(dut):\n    pass\n")
     res = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=60)
