@@ -24,12 +24,11 @@ DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
 
 
 # A test longer than this is begun among the whole-suite runs' tests, longest first; a
-# shorter one after them (it would end the session late only if begun last). 60 s: the
-# state machine's record-and-replay test and the labgrid and ser2net suites (~1.5-5 min
-# each) run beside the runs instead of ending the session late (`make test` 10 min 52 s,
-# against 11 min 14 s and 11 min 31 s at 180 s; at 20 s, ten more tests beside the runs,
-# 11 min 43 s).
-AMONG_RUNS_S = 60.0
+# shorter one after them (it would end the session late only if begun last). Tried at
+# 60 s (the labgrid and ser2net suites beside the runs too): one `make test` of 10 min
+# 52 s, then one with five false results of the load (simulated devices answering over
+# 1.5 s late, both cores 91-97 % busy); at 20 s, 11 min 43 s.
+AMONG_RUNS_S = 180.0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -41,10 +40,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     waits on the run (or makes it) while the runs made ahead go on, rather than running
     tests that start benches of their own beside a dozen runs. Tried: the runs' tests
     last drove the load to 10 on two cores and simulated devices starved of CPU gave
-    false verdicts (tried again since the full collections' stalls were fixed,
-    harness/bench/gcquiet.py: both cores 100 % busy, load 29, false failures); the
-    two-minute labgrid and ser2net runs among the runs' tests once made a supply reading
-    take 0.4 s (a false IND-7 INCONCLUSIVE: a full collection's stall, since fixed).
+    false verdicts; the two-minute labgrid and ser2net runs among the runs' tests made
+    every run ~7 % slower and one supply reading took 0.4 s (a false IND-7 INCONCLUSIVE).
     How long a test takes is what it took last time here (pytest's cache), else what it
     took when `tests/durations.json` was last written (a fresh clone has no cache), else
     what its `slow(minutes=N)` mark says (half a minute unless said), else nothing."""
