@@ -36,7 +36,7 @@ from harness.judge.current import (
 )
 from harness.judge.light import LightTrace
 from harness.judge.verdict import Measurement, Verdict, count
-from harness.record.evidence import PLOTS
+from harness.record.evidence import draws, plots_choice
 from harness.record.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ class CovertWatch:
         self.rundir = ledger.rundir
         self.limits = limits
         self.signature = bench.signature
-        if plots not in PLOTS:
-            raise ValueError(f"plots must be one of {PLOTS}, got {plots!r}")
-        self.plots_for = plots  # "all" tests, those where a stretch was "flagged", "none"
+        self.plots_for = plots_choice(plots)  # "all", "flagged" or "none" (`draws`)
         self.judged_until: float | None = None
         self.first_start: float | None = None
         self.last_test = ""
@@ -145,7 +143,7 @@ class CovertWatch:
                     )
                 )  # fmt: skip
         self._keep_light(evidence, t_start, t_end)
-        if self.plots_for == "all" or (self.plots_for == "flagged" and flagged):
+        if draws(self.plots_for, bool(flagged)):
             self._plot_test(evidence, t_start, t_end, [s for s, _, _ in flagged])
         self._meta()
         if outage is not None:
@@ -245,7 +243,7 @@ class CovertWatch:
             self.flagged += 1
             if m.verdict == Verdict.FAIL and self.first_fail_s is None and self.first_start:
                 self.first_fail_s = time.monotonic() - self.first_start
-            if self.plots_for == "none":
+            if not draws(self.plots_for, flagged=True):
                 continue
             if kept < MAX_PLOTS_PER_TEST and self.plots < MAX_PLOTS:
                 self._plot_stretch(s, m, evidence)

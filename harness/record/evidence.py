@@ -39,6 +39,19 @@ PLOTS = ("all", "flagged", "none")
 MAX_SWEEP = 50  # artifacts a test left unread that its teardown reads and keeps
 
 
+def plots_choice(plots: str) -> str:
+    """`plots` if it is one of `PLOTS`; a ValueError naming them otherwise."""
+    if plots not in PLOTS:
+        raise ValueError(f"plots must be one of {PLOTS}, got {plots!r}")
+    return plots
+
+
+def draws(plots: str, flagged: bool) -> bool:
+    """Whether a picture is drawn under `plots` for a check that flagged something or not:
+    the one rule of `--plots` for every picture a run draws."""
+    return plots == "all" or (plots == "flagged" and flagged)
+
+
 class Evidence:
     """What one test measured and kept."""
 
@@ -56,8 +69,6 @@ class Evidence:
         """`plots`: draw every light trace kept ("all"), only one with a measurement
         that is not PASS ("flagged"), or none ("none"); the trace is kept as numbers
         either way."""
-        if plots not in PLOTS:
-            raise ValueError(f"plots must be one of {PLOTS}, got {plots!r}")
         self.test = test
         self.clauses = tuple(clauses)
         self.ledger = ledger
@@ -65,7 +76,7 @@ class Evidence:
         self.limits = limits
         self.sync = sync
         self.noise = noise or LevelNoise()
-        self.plots = plots
+        self.plots = plots_choice(plots)
         self.measurements: list[Measurement] = []
         self.attachments: list[str] = []
         self.dir = f"tests/{safe_name(test)}"
@@ -156,9 +167,7 @@ class Evidence:
         csv = self._csv(trace, timeline)
         self.rundir.write_text(stem + ".csv", csv)
         self.attach_text(f"light trace {self._traces} (CSV)", csv, "text/csv", ".csv")
-        if self.plots == "none" or (
-            self.plots == "flagged" and all(m.verdict == Verdict.PASS for m in ms)
-        ):
+        if not draws(self.plots, any(m.verdict != Verdict.PASS for m in ms)):
             return
         from harness.record.plot import plot_trace  # matplotlib is slow to import; only when needed
 
