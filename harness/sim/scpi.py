@@ -6,12 +6,16 @@ queued for `SYST:ERR?` rather than answered. The simulators subclass `ScpiServer
 harness meets that behaviour over a real 127.0.0.1 socket through pyvisa-py, not a mock.
 
 Every resource is bounded: line length, connections, error queue, send time, thread joins.
+Threads block in the kernel (accept, recv) and `stop()` wakes them by shutting their
+sockets down, rather than waking ten times a second to look at a flag: a simulated bench
+runs beside dozens of others in the harness's tests, and each timed wake-up costs CPU.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -25,8 +29,7 @@ Handler = Callable[[list[str]], Reply]
 MAX_LINE_BYTES = 4096
 MAX_CONNECTIONS = 8
 ERROR_QUEUE_LEN = 20
-SEND_TIMEOUT_S = 10.0
-POLL_S = 0.1  # how often blocked threads look at the stop flag
+SEND_TIMEOUT_S = 10.0  # a client that reads nothing is dropped after this (SO_SNDTIMEO)
 MAX_RESOLVED = 256  # headers remembered with the command they name
 JOIN_TIMEOUT_S = 2.0
 
@@ -195,7 +198,6 @@ class ScpiServer:
             raise RuntimeError("already started")
         self._stop.clear()
         listener = socket.create_server((self._host, self._port))
-        listener.settimeout(POLL_S)
         self._listener = listener
         self._port = listener.getsockname()[1]
         self._spawn(self._accept_loop, "scpi-accept")
@@ -214,6 +216,8 @@ class ScpiServer:
         """Close the listener and every connection, join every thread (bounded)."""
         self._stop.set()
         if self._listener is not None:
+            with contextlib.suppress(OSError):  # wakes a blocked accept() (close() would not)
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
         with self._conn_lock:
             conns = list(self._conns)
@@ -245,30 +249,30 @@ class ScpiServer:
         while not self._stop.is_set():
             try:
                 conn, _ = listener.accept()
-            except TimeoutError:
-                continue
             except OSError:
-                return  # listener closed by stop()
+                return  # listener shut down by stop()
             with self._conn_lock:
-                full = len(self._conns) >= MAX_CONNECTIONS
-                if not full:
+                # a connection accepted as stop() began is closed here: stop() may have
+                # shut down the ones it knew of already
+                refused = len(self._conns) >= MAX_CONNECTIONS or self._stop.is_set()
+                if not refused:
                     self._conns.add(conn)
-            if full:
+            if refused:
                 conn.close()
                 continue
             self._spawn(self._serve, "scpi-conn", conn)
 
     def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(POLL_S)
+        conn.setblocking(True)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        seconds = int(SEND_TIMEOUT_S)
+        micros = int((SEND_TIMEOUT_S - seconds) * 1e6)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", seconds, micros))
         buf = bytearray()
         overlong = False
         try:
             while not self._stop.is_set():
-                try:
-                    chunk = conn.recv(65536)
-                except TimeoutError:
-                    continue
+                chunk = conn.recv(65536)  # stop() shuts the socket down: b"" then
                 if not chunk:
                     return
                 buf.extend(chunk)
@@ -299,13 +303,10 @@ class ScpiServer:
         if reply is None:
             return True
         data = reply if isinstance(reply, bytes) else reply.encode("ascii") + b"\n"
-        conn.settimeout(SEND_TIMEOUT_S)
         try:
-            conn.sendall(data)
+            conn.sendall(data)  # SO_SNDTIMEO: a send stuck SEND_TIMEOUT_S fails (EAGAIN)
         except OSError:
             return False
-        finally:
-            conn.settimeout(POLL_S)
         return True
 
     def execute(self, raw: bytes) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ import pytest
 import pyvisa
 from pyvisa.resources import MessageBasedResource
 
+from harness.sim import scpi as scpi_module
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 
@@ -220,6 +222,38 @@ def test_stop_is_prompt_even_with_a_query_blocked(scpi: Open) -> None:
     assert time.monotonic() - began < 1.0
     blocked.join(3.0)
     assert not blocked.is_alive() and outcome  # the client saw the link end, not a reading
+
+
+def test_stop_ends_idle_listener_and_connections_at_once(scpi: Open) -> None:
+    """Threads block in accept() and recv() with no timeout: stop() must wake them."""
+    inst, res = scpi()
+    assert res.query("*IDN?")  # one connection, now idle in recv()
+    began = time.monotonic()
+    inst.stop()
+    assert time.monotonic() - began < 1.0
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("scpi-")]
+
+
+def test_a_client_that_never_reads_is_dropped(
+    instrument: Callable[..., SimInstrument], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply nobody reads fills the socket; the send gives up (SO_SNDTIMEO) and the
+    connection is closed, so a stuck client cannot hold a server thread for ever."""
+    monkeypatch.setattr(scpi_module, "SEND_TIMEOUT_S", 0.3)
+    inst = instrument()
+    with socket.create_connection(("127.0.0.1", inst.port)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"*IDN?\n")
+        assert sock.recv(4096).startswith(b"Tally,")  # served: its thread is running
+        assert [t for t in threading.enumerate() if t.name == "scpi-conn"]
+        # 100,000 readings in 1 s, then each FETC? answers them all (~1.5 MB of text)
+        sock.sendall(b"SAMP:TIM 1E-5\nSAMP:COUN 100000\nINIT\n" + b"FETC?\n" * 20)
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            if not [t for t in threading.enumerate() if t.name == "scpi-conn"]:
+                break
+            time.sleep(0.05)
+        assert not [t for t in threading.enumerate() if t.name == "scpi-conn"]
 
 
 def test_unknown_fault_is_refused() -> None:
