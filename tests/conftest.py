@@ -17,7 +17,7 @@ from harness.sim.device import SimDevice
 from harness.sim.instrument import SimInstrument
 from harness.sim.led import Led
 from harness.wire.client import DeviceClient
-from tests import durations, tools
+from tests import durations, schedule, tools
 from tests.runs import PlannedRun, Run, SuiteRuns, under_xdist
 
 DeviceFactory = Callable[..., tuple[SimDevice, DeviceClient]]
@@ -83,21 +83,44 @@ def _run_seconds(planned: PlannedRun, known: dict[str, dict[str, float]]) -> flo
     return known["runs"].get(planned.name, 60 * planned.minutes)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist tells the controller collection ended
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Begin the whole-suite runs this process's tests will read, longest first, now: they
-    are made in the background while the other tests run (tests/runs.py)."""
+    are made in the background while the other tests run (tests/runs.py). Under
+    pytest-xdist, write which test reads which runs for the controller's scheduler
+    (tests/schedule.py)."""
     if session.config.option.collectonly:
         return
     plan: dict[str, PlannedRun] = {}
+    readers: dict[str, PlannedRun] = {}
     for item in session.items:
         mark = item.get_closest_marker("suite_run")
         if mark is not None:
             planned = PlannedRun.of(mark)
             plan.setdefault(planned.name, planned)
-    if plan:
-        known = _known(session.config)
-        runs = _suite_runs(session.config)
-        runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
+            readers[item.nodeid] = planned
+    if not plan:
+        return
+    known = _known(session.config)
+    runs = _suite_runs(session.config)
+    if under_xdist():
+        waits = {}
+        for nodeid, planned in readers.items():
+            paths = runs.planned_paths(planned)
+            seconds = _run_seconds(planned, known)
+            waits[nodeid] = schedule.Waits((paths.began,), tuple(paths.results), seconds)
+        schedule.write_plan(runs.root / schedule.PLAN, waits)
+    runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (make test's) handed out by tests/schedule.py: a test that reads
+    a run once the run is done, the others as the CPU allows beside the runs."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    plan = _suite_runs(config).root / schedule.PLAN
+    return schedule.RunAwareScheduling(config, log, plan, schedule.CpuBusy().start().busy)
 
 
 _runs: SuiteRuns | None = None

@@ -317,6 +317,23 @@ class SuiteRuns:
         assert run is not None
         return run
 
+    def paths(
+        self,
+        name: str,
+        faults: Sequence[str] = (),
+        suites: Sequence[str] = EXAMPLE_SUITES,
+        lawyer_seed: int | None = None,
+    ) -> RunPaths:
+        """Where a run is made and saved, and the suites of each of its halves."""
+        key = "\0".join([*suites, str(lawyer_seed)])
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        where = self.root / f"{name}-{digest}"
+        halves = {"": tuple(suites)}
+        if HALVED & set(faults) and tuple(suites) == ALL_SUITES:
+            rest = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("suites/test_*.py"))
+            halves = {"-machine": (MACHINE,), "-rest": tuple(p for p in rest if p != MACHINE)}
+        return RunPaths(where, halves)
+
     def _obtain(
         self,
         name: str,
@@ -327,28 +344,25 @@ class SuiteRuns:
         wait: bool,
     ) -> Run | None:
         """`get`, or None at once if another is making the run and `wait` is false."""
-        key = "\0".join([*suites, str(lawyer_seed)])
-        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
-        where = self.root / f"{name}-{digest}"
-        halves = {"": suites}
-        if HALVED & set(faults) and tuple(suites) == ALL_SUITES:
-            rest = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("suites/test_*.py"))
-            halves = {"-machine": (MACHINE,), "-rest": tuple(p for p in rest if p != MACHINE)}
+        paths = self.paths(name, faults, suites, lawyer_seed)
+        where = paths.where
         with _locked(self.root / f"{where.name}.lock", wait) as mine:
             if not mine:
                 return None
-            saved = {half: where / f"result{half}.json" for half in halves}
-            if not all(path.exists() for path in saved.values()):
-                with ThreadPoolExecutor(max_workers=len(halves)) as pool:
-                    futs = {
-                        half: pool.submit(run_suites, where / f"run{half}", faults, part,
-                                          timeout_s, lawyer_seed)
-                        for half, part in halves.items()
-                    }  # fmt: skip
-                    for half, fut in futs.items():
-                        fut.result().save(saved[half])
+            saved = paths.results
+            if not all(path.exists() for path in saved):
+                where.mkdir(exist_ok=True)
+                paths.began.write_text(f"{time.time():.3f}\n")
+                with ThreadPoolExecutor(max_workers=len(paths.halves)) as pool:
+                    futs = [
+                        pool.submit(run_suites, where / f"run{half}", faults, part,
+                                    timeout_s, lawyer_seed)
+                        for half, part in paths.halves.items()
+                    ]  # fmt: skip
+                    for fut, path in zip(futs, saved, strict=True):
+                        fut.result().save(path)
                 (where / "faults.json").write_text(json.dumps(list(faults)))
-            parts = [Run.load(path) for path in saved.values()]
+            parts = [Run.load(path) for path in saved]
         made_with = json.loads((where / "faults.json").read_text())
         assert made_with == list(faults), f"run {name!r} was made with faults {made_with}"
         return parts[0] if len(parts) == 1 else Merged(parts)
@@ -373,11 +387,31 @@ class SuiteRuns:
         """`get` for a planned run."""
         return self.get(p.name, p.faults, p.suites, p.lawyer_seed)
 
+    def planned_paths(self, p: PlannedRun) -> RunPaths:
+        return self.paths(p.name, p.faults, p.suites, p.lawyer_seed)
+
     def close(self) -> None:
         """Drop the runs not yet begun ahead (a run under way finishes: another worker may
         be waiting for it)."""
         if self._ahead is not None:
             self._ahead.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """A whole-suite run's folder: `began` is written as it is begun, one `result*.json`
+    per half once that half is done (what tests/schedule.py looks at)."""
+
+    where: Path
+    halves: Mapping[str, tuple[str, ...]]
+
+    @property
+    def began(self) -> Path:
+        return self.where / "began"
+
+    @property
+    def results(self) -> list[Path]:
+        return [self.where / f"result{half}.json" for half in self.halves]
 
 
 @dataclass(frozen=True)

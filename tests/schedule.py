@@ -1,0 +1,252 @@
+"""Hand the harness's own tests to pytest-xdist workers as the runs and the CPU allow.
+
+Most of `make test`'s CPU goes to ~60 whole-suite runs of simulated devices made in the
+background (tests/runs.py), ~18 at once, each a bench whose simulated device must answer
+within 1.5 s. A test that reads a run blocks its worker until the run is done; any other
+test started beside the runs adds its own benches and subprocesses. pytest-xdist's own
+schedulers hand tests out in a fixed order, so workers sat blocked on runs far from done
+while the CPU had room (and, ordered the other way, other tests starved the runs' devices
+into false BROKEN results). `RunAwareScheduling` decides each time a worker needs a test:
+
+1. a test whose runs are done (it only reads them back);
+2. else another test, if no test waits on a run any more, or if the cores were less than
+   `ADMIT_BUSY` busy over the last seconds and no other test was admitted in the last
+   `ADMIT_GAP_S` (so the measurement sees each one before the next);
+3. else the test whose runs should be done first (begun, by how long they took last time;
+   then those not yet begun, in the order they will be); a worker already waiting on a run
+   is given another such test rather than one that could run elsewhere.
+
+Which test reads which runs, the workers write at collection (`write_plan`); the run's own
+files say whether it has begun and whether it is done (tests/runs.py `RunPaths`). Tests
+of one `xdist_group` go to one worker together, as with `--dist loadgroup`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScheduling
+
+ADMIT_BUSY = 0.70  # both cores' busy fraction below which another test may start
+ADMIT_GAP_S = 3.0  # at least this long between two tests started beside the runs
+WINDOW_S = 5.0  # the busy fraction is measured over this long
+PLAN = "plan.json"
+LOG = "schedule.log"
+
+
+@dataclass(frozen=True)
+class Waits:
+    """The runs a test reads: the files that say each has begun and is done, and about
+    how long each takes (seconds, as last measured)."""
+
+    began: tuple[Path, ...]
+    results: tuple[Path, ...]
+    seconds: float
+
+    def done(self) -> bool:
+        return all(p.exists() for p in self.results)
+
+    def expected(self) -> tuple[int, float]:
+        """Sorts by when the runs should be done: begun ones by their expected end (wall
+        clock), then the others longest first, the order they are begun in."""
+        starts = [_mtime(p) for p in self.began]
+        if all(s is not None for s in starts):
+            return (0, max(s for s in starts if s is not None) + self.seconds)
+        return (1, -self.seconds)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def write_plan(path: Path, plan: Mapping[str, Waits]) -> None:
+    """Write which test reads which runs (every worker writes the same; atomically)."""
+    data = {
+        nodeid: {
+            "began": [str(p) for p in w.began],
+            "results": [str(p) for p in w.results],
+            "seconds": w.seconds,
+        }
+        for nodeid, w in plan.items()
+    }
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_plan(path: Path) -> dict[str, Waits]:
+    """The plan the workers wrote; none (every test is an 'other' test) if there is none."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        nodeid: Waits(
+            tuple(Path(p) for p in d["began"]),
+            tuple(Path(p) for p in d["results"]),
+            float(d["seconds"]),
+        )
+        for nodeid, d in data.items()
+    }
+
+
+class CpuBusy:
+    """The busy fraction of all cores over the last `window_s`, from /proc/stat, sampled
+    once a second by a daemon thread; None where it cannot be read (not Linux)."""
+
+    def __init__(self, window_s: float = WINDOW_S, stat: Path = Path("/proc/stat")) -> None:
+        self._stat = stat
+        self._samples: deque[tuple[float, int, int]] = deque(maxlen=int(window_s) + 1)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def _read(self) -> tuple[int, int] | None:
+        try:
+            with self._stat.open() as f:
+                fields = [int(x) for x in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        if len(fields) < 5:
+            return None
+        total = sum(fields)
+        idle = fields[3] + fields[4]  # idle, iowait
+        return total - idle, total
+
+    def sample(self) -> None:
+        got = self._read()
+        if got is not None:
+            with self._lock:
+                self._samples.append((time.monotonic(), *got))
+
+    def _loop(self) -> None:
+        while True:
+            self.sample()
+            time.sleep(1.0)
+
+    def start(self) -> CpuBusy:
+        if self._thread is None and self._read() is not None:
+            self.sample()
+            self._thread = threading.Thread(target=self._loop, name="cpu-busy", daemon=True)
+            self._thread.start()
+        return self
+
+    def busy(self) -> float | None:
+        with self._lock:
+            if len(self._samples) < 2:
+                return None
+            (_, b0, t0), (_, b1, t1) = self._samples[0], self._samples[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else None
+
+
+class RunAwareScheduling(LoadScheduling):
+    """pytest-xdist's load scheduling, each test chosen when a worker needs one (above)."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        log: Any,
+        plan_path: Path,
+        busy: Callable[[], float | None],
+        *,
+        admit_busy: float = ADMIT_BUSY,
+        admit_gap_s: float = ADMIT_GAP_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(config, log)
+        self._plan_path = plan_path
+        self._plan: dict[str, Waits] | None = None
+        self._busy = busy
+        self._admit_busy = admit_busy
+        self._admit_gap_s = admit_gap_s
+        self._clock = clock
+        self._last_admitted = float("-inf")
+        self.admitted = 0  # other tests started beside runs being made (for the log)
+
+    def schedule(self) -> None:
+        assert self.collection_is_completed
+        if self.collection is None:
+            if not self._check_nodes_have_same_collection():
+                self.log("**Different tests collected, aborting run**")
+                return
+            self.collection = next(iter(self.node2collection.values()))
+            self.pending[:] = range(len(self.collection))
+        for node in self.nodes:
+            self.check_schedule(node)
+
+    def check_schedule(self, node: Any, duration: float = 0) -> None:
+        """Keep two tests on the node (one running, the next: an xdist worker starts a
+        test only once it knows the one after it)."""
+        if node.shutting_down:
+            return
+        if not self.pending:
+            node.shutdown()
+            return
+        while len(self.node2pending[node]) < 2 and self.pending:
+            unit = self._pick(node)
+            for i in unit:
+                self.pending.remove(i)
+            self.node2pending[node].extend(unit)
+            node.send_runtest_some(unit)
+
+    # -- the choice --------------------------------------------------------------------
+
+    def _waits(self, i: int) -> Waits | None:
+        if not self._plan:  # read until the workers have written it
+            self._plan = read_plan(self._plan_path)
+        assert self.collection is not None
+        return self._plan.get(self.collection[i])
+
+    def _pick(self, node: Any) -> list[int]:
+        readers = {i: w for i in self.pending if (w := self._waits(i)) is not None}
+        for i, w in readers.items():
+            if w.done():
+                return self._note("done", self._unit(i))
+        others = [i for i in self.pending if i not in readers]
+        queued = self.node2pending[node]
+        waiting = bool(queued) and (w := self._waits(queued[-1])) is not None and not w.done()
+        if readers and (waiting or not others or not self._admit()):
+            first = min(readers, key=lambda i: readers[i].expected())
+            return self._note("waits", self._unit(first))
+        return self._note("beside" if readers else "other", self._unit(others[0]))
+
+    def _note(self, why: str, unit: list[int]) -> list[int]:
+        """Log the choice (`schedule.log` beside the plan: time, why, busy, first test)."""
+        assert self.collection is not None
+        busy = self._busy()
+        line = f"{time.time():.1f} {why} {'-' if busy is None else f'{busy:.2f}'} "
+        with contextlib.suppress(OSError), self._plan_path.with_name(LOG).open("a") as f:
+            f.write(line + self.collection[unit[0]] + "\n")
+        return unit
+
+    def _admit(self) -> bool:
+        """Whether another test may start now beside the runs still to be made."""
+        busy, now = self._busy(), self._clock()
+        if busy is None or busy >= self._admit_busy:
+            return False
+        if now - self._last_admitted < self._admit_gap_s:
+            return False
+        self._last_admitted = now
+        self.admitted += 1
+        return True
+
+    def _unit(self, i: int) -> list[int]:
+        """Test `i`, with the rest of its xdist group (`nodeid@group`, --dist loadgroup)."""
+        assert self.collection is not None
+        nodeid = self.collection[i]
+        if "@" not in nodeid:
+            return [i]
+        group = "@" + nodeid.rsplit("@", 1)[1]
+        return [j for j in self.pending if self.collection[j].endswith(group)]
