@@ -47,20 +47,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     what its `slow(minutes=N)` mark says (half a minute unless said), else nothing."""
     known = _known(config)
 
-    def seconds(item: pytest.Item) -> float:
-        run = item.get_closest_marker("suite_run")
-        if run is not None:
-            return _run_seconds(PlannedRun.of(run), known)
-        if item.nodeid in known["tests"]:
-            return known["tests"][item.nodeid]
-        marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
-        return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
-
     def order(item: pytest.Item) -> tuple[bool, float]:
-        s = seconds(item)
+        s = _seconds(item, known)
         return (item.get_closest_marker("suite_run") is not None or s > AMONG_RUNS_S, s)
 
     items.sort(key=order, reverse=True)  # stable: ties keep their order
+
+
+def _seconds(item: pytest.Item, known: dict[str, dict[str, float]]) -> float:
+    """How long `item` takes (see pytest_collection_modifyitems)."""
+    run = item.get_closest_marker("suite_run")
+    if run is not None:
+        return _run_seconds(PlannedRun.of(run), known)
+    if item.nodeid in known["tests"]:
+        return known["tests"][item.nodeid]
+    marks = list(item.iter_markers("slow"))  # a parameter's own mark may say more
+    return max((60 * float(m.kwargs.get("minutes", 0.5)) for m in marks), default=0.0)
 
 
 _KNOWN = pytest.StashKey[dict[str, dict[str, float]]]()
@@ -109,7 +111,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             paths = runs.planned_paths(planned)
             seconds = _run_seconds(planned, known)
             waits[nodeid] = schedule.Waits((paths.began,), tuple(paths.results), seconds)
-        schedule.write_plan(runs.root / schedule.PLAN, waits)
+        first = {
+            item.nodeid
+            for item in session.items
+            if item.nodeid not in readers and _seconds(item, known) > AMONG_RUNS_S
+        }
+        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, frozenset(first)))
     runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
 
 

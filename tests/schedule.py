@@ -13,8 +13,12 @@ into false BROKEN results). `RunAwareScheduling` decides each time a worker need
    `ADMIT_BUSY` busy over the last seconds and no other test was admitted in the last
    `ADMIT_GAP_S` (so the measurement sees each one before the next);
 3. else the test whose runs should be done first (begun, by how long they took last time;
-   then those not yet begun, in the order they will be); a worker already waiting on a run
-   is given another such test rather than one that could run elsewhere.
+   then those not yet begun, in the order they will be); while runs are still to be begun,
+   a worker already waiting on a run is given another such test rather than one that could
+   run elsewhere.
+
+Tests longer than a run (`Plan.first`) are begun at once, before all these: begun last,
+they would end the session late.
 
 Which test reads which runs, the workers write at collection (`write_plan`); the run's own
 files say whether it has begun and whether it is done (tests/runs.py `RunPaths`). Tests
@@ -72,35 +76,45 @@ def _mtime(path: Path) -> float | None:
         return None
 
 
-def write_plan(path: Path, plan: Mapping[str, Waits]) -> None:
-    """Write which test reads which runs (every worker writes the same; atomically)."""
-    data = {
+@dataclass(frozen=True)
+class Plan:
+    """Which test reads which runs, and which other tests are begun at once (longer than
+    a run: begun last, they would end the session late)."""
+
+    readers: Mapping[str, Waits]
+    first: frozenset[str] = frozenset()
+
+
+def write_plan(path: Path, plan: Plan) -> None:
+    """Write the plan (every worker writes the same; atomically)."""
+    readers = {
         nodeid: {
             "began": [str(p) for p in w.began],
             "results": [str(p) for p in w.results],
             "seconds": w.seconds,
         }
-        for nodeid, w in plan.items()
+        for nodeid, w in plan.readers.items()
     }
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
+    tmp.write_text(json.dumps({"readers": readers, "first": sorted(plan.first)}), "utf-8")
     tmp.replace(path)
 
 
-def read_plan(path: Path) -> dict[str, Waits]:
-    """The plan the workers wrote; none (every test is an 'other' test) if there is none."""
+def read_plan(path: Path) -> Plan | None:
+    """The plan the workers wrote, or None if there is none (yet)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return {
+        return None
+    readers = {
         nodeid: Waits(
             tuple(Path(p) for p in d["began"]),
             tuple(Path(p) for p in d["results"]),
             float(d["seconds"]),
         )
-        for nodeid, d in data.items()
+        for nodeid, d in data["readers"].items()
     }
+    return Plan(readers, frozenset(data["first"]))
 
 
 class CpuBusy:
@@ -167,7 +181,7 @@ class RunAwareScheduling(LoadScheduling):
     ) -> None:
         super().__init__(config, log)
         self._plan_path = plan_path
-        self._plan: dict[str, Waits] | None = None
+        self._plan: Plan | None = None
         self._busy = busy
         self._admit_busy = admit_busy
         self._admit_gap_s = admit_gap_s
@@ -203,24 +217,38 @@ class RunAwareScheduling(LoadScheduling):
 
     # -- the choice --------------------------------------------------------------------
 
-    def _waits(self, i: int) -> Waits | None:
-        if not self._plan:  # read until the workers have written it
+    @property
+    def plan(self) -> Plan:
+        if self._plan is None:  # read until the workers have written it
             self._plan = read_plan(self._plan_path)
+        return self._plan or Plan({})
+
+    def _waits(self, i: int) -> Waits | None:
         assert self.collection is not None
-        return self._plan.get(self.collection[i])
+        return self.plan.readers.get(self.collection[i])
 
     def _pick(self, node: Any) -> list[int]:
+        assert self.collection is not None
         readers = {i: w for i in self.pending if (w := self._waits(i)) is not None}
         for i, w in readers.items():
             if w.done():
                 return self._note("done", self._unit(i))
         others = [i for i in self.pending if i not in readers]
+        for i in others:
+            if self.collection[i] in self.plan.first:
+                return self._note("first", self._unit(i))
+        if not readers:
+            return self._note("other", self._unit(others[0]))
+        soonest = min(readers, key=lambda i: readers[i].expected())
+        if not others:
+            return self._note("waits", self._unit(soonest))
         queued = self.node2pending[node]
         waiting = bool(queued) and (w := self._waits(queued[-1])) is not None and not w.done()
-        if readers and (waiting or not others or not self._admit()):
-            first = min(readers, key=lambda i: readers[i].expected())
-            return self._note("waits", self._unit(first))
-        return self._note("beside" if readers else "other", self._unit(others[0]))
+        # while runs are still to be begun, a worker waiting on one waits on the next too
+        to_begin = any(not p.exists() for w in readers.values() for p in w.began)
+        if (waiting and to_begin) or not self._admit():
+            return self._note("waits", self._unit(soonest))
+        return self._note("beside", self._unit(others[0]))
 
     def _note(self, why: str, unit: list[int]) -> list[int]:
         """Log the choice (`schedule.log` beside the plan: time, why, busy, first test)."""

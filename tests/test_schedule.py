@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.schedule import CpuBusy, RunAwareScheduling, Waits, read_plan, write_plan
+from tests.schedule import CpuBusy, Plan, RunAwareScheduling, Waits, read_plan, write_plan
 
 
 class Config:
@@ -48,7 +48,12 @@ class Bench:
     """Runs as files (tests/runs.py RunPaths), a scheduler over `tests`, a CPU reading."""
 
     def __init__(
-        self, root: Path, tests: list[str], runs: dict[str, float], workers: int = 2
+        self,
+        root: Path,
+        tests: list[str],
+        runs: dict[str, float],
+        workers: int = 2,
+        first: frozenset[str] = frozenset(),
     ) -> None:
         self.root = root
         self.busy: float | None = 0.9
@@ -59,7 +64,7 @@ class Bench:
             for t in tests
             if (r := t.split("[")[-1].rstrip("]")) in runs
         }
-        write_plan(root / "plan.json", plan)
+        write_plan(root / "plan.json", Plan(plan, first))
         self.sched = RunAwareScheduling(
             Config(workers), None, root / "plan.json", lambda: self.busy, clock=lambda: self.now
         )  # type: ignore[arg-type]
@@ -146,9 +151,10 @@ def test_without_a_reading_of_the_cores_no_test_starts_beside_the_runs(tmp_path:
 
 
 def test_a_worker_waiting_on_a_run_is_given_another_reader(tmp_path: Path) -> None:
-    tests = ["read[x]", "read[y]", "read[z]", "other_a"]
-    b = Bench(tmp_path, tests, {"x": 100.0, "y": 150.0, "z": 200.0}, workers=1)
-    for r in "xyz":
+    tests = ["read[x]", "read[y]", "read[z]", "read[w]", "other_a"]
+    runs = {"x": 100.0, "y": 150.0, "z": 200.0, "w": 300.0}
+    b = Bench(tmp_path, tests, runs, workers=1)
+    for r in "xyz":  # w is still to be begun
         b.begin(r, time.time())
     b.sched.schedule()
     assert b.sent(0) == ["read[x]", "read[y]"]
@@ -178,13 +184,39 @@ def test_an_xdist_group_goes_to_one_worker_whole(tmp_path: Path) -> None:
     assert b.sent(1) == ["other"]
 
 
-def test_the_plan_reads_back_and_a_missing_one_is_empty(tmp_path: Path) -> None:
-    plan = {"t": Waits((tmp_path / "b",), (tmp_path / "r1", tmp_path / "r2"), 12.5)}
+def test_the_plan_reads_back_and_a_missing_one_is_none(tmp_path: Path) -> None:
+    readers = {"t": Waits((tmp_path / "b",), (tmp_path / "r1", tmp_path / "r2"), 12.5)}
+    plan = Plan(readers, frozenset({"long"}))
     write_plan(tmp_path / "plan.json", plan)
     assert read_plan(tmp_path / "plan.json") == plan
-    assert read_plan(tmp_path / "nope.json") == {}
+    assert read_plan(tmp_path / "nope.json") is None
     (tmp_path / "bad.json").write_text("{")
-    assert read_plan(tmp_path / "bad.json") == {}
+    assert read_plan(tmp_path / "bad.json") is None
+
+
+def test_a_test_longer_than_a_run_is_begun_at_once(tmp_path: Path) -> None:
+    tests = ["read[x]", "other_a", "long_one"]
+    b = Bench(tmp_path, tests, {"x": 100.0}, first=frozenset({"long_one"}))
+    b.begin("x", time.time())
+    b.sched.schedule()
+    assert b.sent(0)[0] == "long_one"
+
+
+def test_once_every_run_has_begun_a_waiting_worker_may_take_another_test(
+    tmp_path: Path,
+) -> None:
+    tests = ["read[x]", "read[y]", "read[z]", "other_a"]
+    b = Bench(tmp_path, tests, {"x": 100.0, "y": 150.0, "z": 200.0}, workers=1)
+    for r in "xy":
+        b.begin(r, time.time())
+    b.sched.schedule()
+    assert b.sent(0) == ["read[x]", "read[y]"]
+    b.begin("z", time.time())  # every run begun; the cores idle
+    b.end("x")
+    b.busy = 0.1
+    b.now += 10
+    b.complete(0)
+    assert b.sent(0)[-1] == "other_a"
 
 
 def test_cpu_busy_is_the_share_of_non_idle_time_between_samples(tmp_path: Path) -> None:
