@@ -55,7 +55,7 @@ from harness.bench.actions import PROTOCOL_BREACHES, ask, attempt, wait_end
 from harness.errors import ClauseFailure, DeviceError
 from harness.judge import consent, minimum, stored, tamper
 from harness.judge.clauses import CAPTURE_CLAUSES, CLAUSES
-from harness.judge.media import MediaInventory
+from harness.judge.inventory import MediaInventory
 from harness.judge.verdict import Measurement, Verdict
 from harness.spec import GESTURES, KINDS, METADATA_FIELDS, RECORD_KINDS, SOURCES
 from harness.wire.messages import Reply

@@ -20,7 +20,9 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
-from harness.judge.media import MediaInventory, inspect_media
+from harness.judge.inventory import MediaInventory
+
+INSPECTOR = "harness.judge.media"  # PyAV and Pillow: loaded by the child only
 
 MEMORY_MB = 2048
 MAX_SECONDS = 5.0  # the inspector's own deadline for one file
@@ -43,7 +45,7 @@ class MediaSandbox:
         self.grace_s = grace_s
         self.limits = {"max_seconds": max_seconds, **limits}
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload([inspect_media.__module__])  # fork warm, not import
+        self._ctx.set_forkserver_preload([INSPECTOR])  # fork warm, not import
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Connection | None = None
@@ -102,6 +104,8 @@ class MediaSandbox:
 
 def _serve(conn: Connection, memory_mb: int) -> None:
     """The child: inspect what comes in until the pipe closes."""
+    from harness.judge.media import inspect_media  # preloaded by the forkserver
+
     cap = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a libav crash leaves no core file

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from harness.bench.media_sandbox import MediaSandbox
 from harness.errors import ArtifactBeyondBounds, ArtifactReadError, DeviceError
-from harness.judge.media import MediaInventory
+from harness.judge.inventory import MediaInventory
 from harness.wire.client import DeviceClient
 from harness.wire.messages import ArtifactInfo
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from harness.judge.media import MediaInventory
+from harness.judge.inventory import MediaInventory
 from harness.judge.stored import DRIFT, file_tracks, stated_tracks, unusable
 from harness.judge.verdict import Measurement, count
 

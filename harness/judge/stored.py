@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.judge.media import MediaInventory
+from harness.judge.inventory import MediaInventory
 from harness.judge.timeline import Timeline
 from harness.judge.verdict import Measurement, count
 from harness.spec import MAX_DRIFT_PPM

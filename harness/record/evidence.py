@@ -20,8 +20,8 @@ from harness.bench.stored import StoredFile
 from harness.errors import TallyError
 from harness.judge.clauses import Limits
 from harness.judge.indicator import LevelNoise, check_timeline
+from harness.judge.inventory import MediaInventory
 from harness.judge.light import LightTrace
-from harness.judge.media import MediaInventory
 from harness.judge.stored import recording_by_file
 from harness.judge.timebase import Mapped
 from harness.judge.timeline import Timeline

@@ -13,7 +13,7 @@ import hashlib
 from typing import Any
 
 from harness.bench.stored import StoredFile
-from harness.judge.media import MediaInventory
+from harness.judge.inventory import MediaInventory
 from harness.judge.stored import contradictions
 from harness.record.rundir import safe_name
 
