@@ -111,12 +111,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             paths = runs.planned_paths(planned)
             seconds = _run_seconds(planned, known)
             waits[nodeid] = schedule.Waits((paths.began,), tuple(paths.results), seconds)
-        first = {
-            item.nodeid
-            for item in session.items
-            if item.nodeid not in readers and _seconds(item, known) > AMONG_RUNS_S
-        }
-        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, frozenset(first)))
+        took = {i.nodeid: _seconds(i, known) for i in session.items if i.nodeid not in readers}
+        first = frozenset(nodeid for nodeid, s in took.items() if s > AMONG_RUNS_S)
+        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, first, took))
     runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
 
 

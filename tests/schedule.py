@@ -9,13 +9,16 @@ while the CPU had room (and, ordered the other way, other tests starved the runs
 into false BROKEN results). `RunAwareScheduling` decides each time a worker needs a test:
 
 1. a test whose runs are done (it only reads them back);
-2. else another test, if no test waits on a run any more, or if the cores were less than
-   `ADMIT_BUSY` busy over the last seconds and no other test was admitted in the last
-   `ADMIT_GAP_S` (so the measurement sees each one before the next);
-3. else the test whose runs should be done first (begun, by how long they took last time;
-   then those not yet begun, in the order they will be); while runs are still to be begun,
-   a worker already waiting on a run is given another such test rather than one that could
-   run elsewhere.
+2. else another test, if no test waits on a run any more; or if the worker would start it
+   now (it holds no test, or one that only reads a finished run) and the cores were less
+   than `ADMIT_BUSY` busy over the last seconds, and, unless it took under `SHORT_S` last
+   time, no such test was begun in the last `ADMIT_GAP_S` (so the measurement sees each
+   one before the next);
+3. else nothing, if the worker holds a test that reads a run (it waits, holding that test
+   unstarted: an xdist worker starts a test only once it knows the one after it) and at
+   least `RUNNING` other workers run a test (whose end is when it is asked again);
+4. else the test whose runs should be done first (begun, by how long they took last time;
+   then those not yet begun, in the order they will be).
 
 Tests longer than a run (`Plan.first`) are begun at once, before all these: begun last,
 they would end the session late.
@@ -34,7 +37,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,9 @@ import pytest
 from xdist.scheduler import LoadScheduling
 
 ADMIT_BUSY = 0.70  # both cores' busy fraction below which another test may start
-ADMIT_GAP_S = 3.0  # at least this long between two tests started beside the runs
+ADMIT_GAP_S = 3.0  # at least this long between two longer tests started beside the runs
+SHORT_S = 2.0  # a test that took less than this is not held to the gap
+RUNNING = 2  # a worker may idle only while at least this many others run a test
 WINDOW_S = 5.0  # the busy fraction is measured over this long
 PLAN = "plan.json"
 LOG = "schedule.log"
@@ -83,6 +88,7 @@ class Plan:
 
     readers: Mapping[str, Waits]
     first: frozenset[str] = frozenset()
+    seconds: Mapping[str, float] = field(default_factory=dict)  # how long each test took
 
 
 def write_plan(path: Path, plan: Plan) -> None:
@@ -96,7 +102,8 @@ def write_plan(path: Path, plan: Plan) -> None:
         for nodeid, w in plan.readers.items()
     }
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"readers": readers, "first": sorted(plan.first)}), "utf-8")
+    data = {"readers": readers, "first": sorted(plan.first), "seconds": dict(plan.seconds)}
+    tmp.write_text(json.dumps(data), "utf-8")
     tmp.replace(path)
 
 
@@ -114,7 +121,7 @@ def read_plan(path: Path) -> Plan | None:
         )
         for nodeid, d in data["readers"].items()
     }
-    return Plan(readers, frozenset(data["first"]))
+    return Plan(readers, frozenset(data["first"]), data.get("seconds", {}))
 
 
 class CpuBusy:
@@ -210,10 +217,18 @@ class RunAwareScheduling(LoadScheduling):
             return
         while len(self.node2pending[node]) < 2 and self.pending:
             unit = self._pick(node)
+            if not unit:  # idle: the worker holds a reader unstarted
+                return
             for i in unit:
                 self.pending.remove(i)
             self.node2pending[node].extend(unit)
             node.send_runtest_some(unit)
+
+    def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+        """Any test's end is when an idle worker may be given one (the CPU may allow it)."""
+        self.node2pending[node].remove(item_index)
+        for n in self.nodes:
+            self.check_schedule(n)
 
     # -- the choice --------------------------------------------------------------------
 
@@ -228,6 +243,7 @@ class RunAwareScheduling(LoadScheduling):
         return self.plan.readers.get(self.collection[i])
 
     def _pick(self, node: Any) -> list[int]:
+        """The node's next test (an empty list: none now, see the module's doc)."""
         assert self.collection is not None
         readers = {i: w for i in self.pending if (w := self._waits(i)) is not None}
         for i, w in readers.items():
@@ -243,12 +259,13 @@ class RunAwareScheduling(LoadScheduling):
         if not others:
             return self._note("waits", self._unit(soonest))
         queued = self.node2pending[node]
-        waiting = bool(queued) and (w := self._waits(queued[-1])) is not None and not w.done()
-        # while runs are still to be begun, a worker waiting on one waits on the next too
-        to_begin = any(not p.exists() for w in readers.values() for p in w.began)
-        if (waiting and to_begin) or not self._admit():
-            return self._note("waits", self._unit(soonest))
-        return self._note("beside", self._unit(others[0]))
+        held = self._waits(queued[-1]) if queued else None  # the test the node starts next
+        if (held is None or held.done()) and (chosen := self._admit(others)) is not None:
+            return self._note("beside", self._unit(chosen))
+        running = sum(len(self.node2pending[n]) >= 2 for n in self.nodes if n is not node)
+        if held is not None and running >= RUNNING:
+            return []
+        return self._note("waits", self._unit(soonest))
 
     def _note(self, why: str, unit: list[int]) -> list[int]:
         """Log the choice (`schedule.log` beside the plan: time, why, busy, first test)."""
@@ -259,16 +276,26 @@ class RunAwareScheduling(LoadScheduling):
             f.write(line + self.collection[unit[0]] + "\n")
         return unit
 
-    def _admit(self) -> bool:
-        """Whether another test may start now beside the runs still to be made."""
+    def _admit(self, others: list[int]) -> int | None:
+        """Which of `others` may start now beside the runs still to be made, if any."""
+        assert self.collection is not None
         busy, now = self._busy(), self._clock()
         if busy is None or busy >= self._admit_busy:
-            return False
-        if now - self._last_admitted < self._admit_gap_s:
-            return False
-        self._last_admitted = now
+            return None
+        if now - self._last_admitted >= self._admit_gap_s:
+            chosen = others[0]
+        else:  # within the gap: only a short one
+            chosen = next((i for i in others if self._short(i)), None)
+            if chosen is None:
+                return None
+        if not self._short(chosen):
+            self._last_admitted = now
         self.admitted += 1
-        return True
+        return chosen
+
+    def _short(self, i: int) -> bool:
+        assert self.collection is not None
+        return self.plan.seconds.get(self.collection[i], SHORT_S) < SHORT_S
 
     def _unit(self, i: int) -> list[int]:
         """Test `i`, with the rest of its xdist group (`nodeid@group`, --dist loadgroup)."""

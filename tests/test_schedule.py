@@ -54,6 +54,7 @@ class Bench:
         runs: dict[str, float],
         workers: int = 2,
         first: frozenset[str] = frozenset(),
+        seconds: dict[str, float] | None = None,
     ) -> None:
         self.root = root
         self.busy: float | None = 0.9
@@ -64,7 +65,7 @@ class Bench:
             for t in tests
             if (r := t.split("[")[-1].rstrip("]")) in runs
         }
-        write_plan(root / "plan.json", Plan(plan, first))
+        write_plan(root / "plan.json", Plan(plan, first, seconds or {}))
         self.sched = RunAwareScheduling(
             Config(workers), None, root / "plan.json", lambda: self.busy, clock=lambda: self.now
         )  # type: ignore[arg-type]
@@ -186,7 +187,7 @@ def test_an_xdist_group_goes_to_one_worker_whole(tmp_path: Path) -> None:
 
 def test_the_plan_reads_back_and_a_missing_one_is_none(tmp_path: Path) -> None:
     readers = {"t": Waits((tmp_path / "b",), (tmp_path / "r1", tmp_path / "r2"), 12.5)}
-    plan = Plan(readers, frozenset({"long"}))
+    plan = Plan(readers, frozenset({"long"}), {"long": 400.0, "other": 1.5})
     write_plan(tmp_path / "plan.json", plan)
     assert read_plan(tmp_path / "plan.json") == plan
     assert read_plan(tmp_path / "nope.json") is None
@@ -202,21 +203,46 @@ def test_a_test_longer_than_a_run_is_begun_at_once(tmp_path: Path) -> None:
     assert b.sent(0)[0] == "long_one"
 
 
-def test_once_every_run_has_begun_a_waiting_worker_may_take_another_test(
+def test_a_worker_idles_holding_a_reader_while_others_run_then_takes_another_test(
     tmp_path: Path,
 ) -> None:
-    tests = ["read[x]", "read[y]", "read[z]", "other_a"]
-    b = Bench(tmp_path, tests, {"x": 100.0, "y": 150.0, "z": 200.0}, workers=1)
-    for r in "xy":
+    runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
+    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a"]
+    b = Bench(tmp_path, tests, runs, workers=3)
+    for r in runs:
         b.begin(r, time.time())
+    b.sched.schedule()  # busy: two workers wait on runs, the third holds one reader, idle
+    assert b.sent(0) == ["read[r1]", "read[r2]"]
+    assert b.sent(1) == ["read[r3]", "read[r4]"]
+    assert b.sent(2) == ["read[r5]"]
+    b.busy = 0.3
+    b.end("r1")
+    b.complete(0)  # read[r1] ends; the idle worker's reader is of a run not yet done
+    assert b.sent(2) == ["read[r5]"]
+    b.end("r5")
+    b.end("r2")
+    b.complete(0)  # its run done, the idle worker would start other_a at once: it may
+    assert b.sent(2) == ["read[r5]", "other_a"]
+    assert b.sched.admitted == 1
+
+
+def test_a_short_test_is_not_held_to_the_gap(tmp_path: Path) -> None:
+    runs = {f"r{n}": 100.0 * n for n in range(1, 5)}
+    tests = [f"read[r{n}]" for n in range(1, 5)] + ["long_a", "long_b", "short"]
+    took = {"long_a": 30.0, "long_b": 30.0, "short": 0.5}
+    b = Bench(tmp_path, tests, runs, workers=1, seconds=took)
+    for r in runs:
+        b.begin(r, time.time())
+    b.busy = 0.3
     b.sched.schedule()
-    assert b.sent(0) == ["read[x]", "read[y]"]
-    b.begin("z", time.time())  # every run begun; the cores idle
-    b.end("x")
-    b.busy = 0.1
-    b.now += 10
-    b.complete(0)
-    assert b.sent(0)[-1] == "other_a"
+    assert b.sent(0) == ["long_a", "short"]  # within long_a's gap: only a short one
+    b.complete(0)  # long_a ends, short starts; long_b still within the gap: a reader
+    assert b.sent(0) == ["long_a", "short", "read[r1]"]
+    b.now += 3.5
+    b.end("r1")
+    b.complete(0)  # short ends, read[r1] (done) starts: long_b may follow
+    assert b.sent(0)[-1] == "long_b"
+    assert b.sched.admitted == 3
 
 
 def test_cpu_busy_is_the_share_of_non_idle_time_between_samples(tmp_path: Path) -> None:
