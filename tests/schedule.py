@@ -11,10 +11,9 @@ into false BROKEN results). `RunAwareScheduling` decides each time a worker need
 1. a test whose runs are done (it only reads them back);
 2. else another test, if no test waits on a run any more; or if the worker would start it
    now (it holds no test, or one that only reads a finished run) and the cores were less
-   than `ADMIT_BUSY` busy over the last seconds and no such test was begun in the last
-   `ADMIT_GAP_S` (so the measurement sees each one before the next); a test that took
-   under `SHORT_S` last time is held to neither the gap nor `ADMIT_BUSY`, only to
-   `SHORT_BUSY`;
+   than `ADMIT_BUSY` busy over the last seconds, and, unless it took under `SHORT_S` last
+   time, no such test was begun in the last `ADMIT_GAP_S` (so the measurement sees each
+   one before the next);
 3. else nothing, if the worker holds a test that reads a run (it waits, holding that test
    unstarted: an xdist worker starts a test only once it knows the one after it) and at
    least `RUNNING` other workers run a test (whose end is when it is asked again);
@@ -47,8 +46,7 @@ from xdist.scheduler import LoadScheduling
 
 ADMIT_BUSY = 0.70  # both cores' busy fraction below which another test may start
 ADMIT_GAP_S = 3.0  # at least this long between two longer tests started beside the runs
-SHORT_S = 2.0  # a test that took less than this is not held to the gap...
-SHORT_BUSY = 0.85  # ...and may start below this busy fraction
+SHORT_S = 2.0  # a test that took less than this is not held to the gap
 RUNNING = 2  # a worker may idle only while at least this many others run a test
 WINDOW_S = 5.0  # the busy fraction is measured over this long
 PLAN = "plan.json"
@@ -282,11 +280,11 @@ class RunAwareScheduling(LoadScheduling):
         """Which of `others` may start now beside the runs still to be made, if any."""
         assert self.collection is not None
         busy, now = self._busy(), self._clock()
-        if busy is None or busy >= max(self._admit_busy, SHORT_BUSY):
+        if busy is None or busy >= self._admit_busy:
             return None
-        if busy < self._admit_busy and now - self._last_admitted >= self._admit_gap_s:
+        if now - self._last_admitted >= self._admit_gap_s:
             chosen = others[0]
-        else:  # within the gap, or busier: only a short one
+        else:  # within the gap: only a short one
             chosen = next((i for i in others if self._short(i)), None)
             if chosen is None:
                 return None

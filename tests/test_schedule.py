@@ -245,21 +245,6 @@ def test_a_short_test_is_not_held_to_the_gap(tmp_path: Path) -> None:
     assert b.sched.admitted == 3
 
 
-def test_a_short_test_may_start_when_the_cores_are_busier(tmp_path: Path) -> None:
-    runs = {f"r{n}": 100.0 * n for n in range(1, 5)}
-    tests = [f"read[r{n}]" for n in range(1, 5)] + ["long_a", "short"]
-    b = Bench(tmp_path, tests, runs, workers=1, seconds={"long_a": 30.0, "short": 0.5})
-    for r in runs:
-        b.begin(r, time.time())
-    b.busy = 0.8  # over the limit for long_a, under it for short
-    b.sched.schedule()
-    assert b.sent(0) == ["short", "read[r1]"]
-    b.busy = 0.9  # over both
-    b.end("r1")
-    b.complete(0)
-    assert b.sent(0)[-1] == "read[r2]"
-
-
 def test_cpu_busy_is_the_share_of_non_idle_time_between_samples(tmp_path: Path) -> None:
     stat = tmp_path / "stat"
     cpu = CpuBusy(stat=stat)
