@@ -25,9 +25,11 @@ conformance: setup
 	  exit $$status
 
 ## The harness's own tests, in parallel: they mostly wait on real time (simulated devices,
-## whole suites in subprocesses), so several pytest-xdist workers per core, the longest
-## tests first (tests/conftest.py). TEST_WORKERS=0 runs them in this one process. The wall
-## time goes to $(OUT)/make-test.json (make bench reports it).
+## whole suites in subprocesses), so several pytest-xdist workers per core; with
+## `--dist loadgroup` tests/schedule.py hands them out (a test that reads a whole-suite run
+## once the run is done, the others as the CPU allows beside the runs), the longest first
+## (tests/conftest.py). TEST_WORKERS=0 runs them in this one process. The wall time goes
+## to $(OUT)/make-test.json (make bench reports it).
 TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 3 )); echo $$(( n > 8 ? 8 : n )))
 # Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
 # tests start ~80 pytest subprocesses, each would compile the harness and rewrite its asserts.

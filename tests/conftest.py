@@ -44,7 +44,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     every run ~7 % slower and one supply reading took 0.4 s (a false IND-7 INCONCLUSIVE).
     How long a test takes is what it took last time here (pytest's cache), else what it
     took when `tests/durations.json` was last written (a fresh clone has no cache), else
-    what its `slow(minutes=N)` mark says (half a minute unless said), else nothing."""
+    what its `slow(minutes=N)` mark says (half a minute unless said), else nothing.
+    Under `make test` (`--dist loadgroup`) this is the order tests/schedule.py chooses
+    from (a test longer than AMONG_RUNS_S is begun at once there too); with one process,
+    the order they run in."""
     known = _known(config)
 
     def order(item: pytest.Item) -> tuple[bool, float]:
