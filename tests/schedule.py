@@ -10,7 +10,8 @@ into false BROKEN results). `RunAwareScheduling` decides each time a worker need
 
 1. a test whose runs are done (it only reads them back);
 2. else another test, if no test waits on a run any more; or if the worker would start it
-   now (it holds no test, or one that only reads a finished run) and the cores were less
+   soon (it holds no test, another test, or one that only reads a finished run: not one
+   that waits on a run) and the cores were less
    than `ADMIT_BUSY` busy over the last seconds, and, unless it took under `SHORT_S` last
    time, no such test was begun in the last `ADMIT_GAP_S` (so the measurement sees each
    one before the next);
@@ -259,7 +260,7 @@ class RunAwareScheduling(LoadScheduling):
         if not others:
             return self._note("waits", self._unit(soonest))
         queued = self.node2pending[node]
-        held = self._waits(queued[-1]) if queued else None  # the test the node starts next
+        held = self._waits(queued[-1]) if queued else None  # a reader the node starts next
         if (held is None or held.done()) and (chosen := self._admit(others)) is not None:
             return self._note("beside", self._unit(chosen))
         running = sum(len(self.node2pending[n]) >= 2 for n in self.nodes if n is not node)
