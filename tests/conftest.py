@@ -113,7 +113,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         for nodeid, planned in readers.items():
             paths = runs.planned_paths(planned)
             seconds = _run_seconds(planned, known)
-            waits[nodeid] = schedule.Waits((paths.began,), tuple(paths.results), seconds)
+            waits[nodeid] = schedule.Waits(paths.began, tuple(paths.results), seconds)
         took = {i.nodeid: _seconds(i, known) for i in session.items if i.nodeid not in readers}
         first = frozenset(nodeid for nodeid, s in took.items() if s > AMONG_RUNS_S)
         schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, first, took))

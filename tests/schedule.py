@@ -56,10 +56,10 @@ LOG = "schedule.log"
 
 @dataclass(frozen=True)
 class Waits:
-    """The runs a test reads: the files that say each has begun and is done, and about
-    how long each takes (seconds, as last measured)."""
+    """The run a test reads: the file that says it has begun, those that say it is done
+    (one a half), and about how long it takes (seconds, as last measured)."""
 
-    began: tuple[Path, ...]
+    began: Path
     results: tuple[Path, ...]
     seconds: float
 
@@ -67,12 +67,10 @@ class Waits:
         return all(p.exists() for p in self.results)
 
     def expected(self) -> tuple[int, float]:
-        """Sorts by when the runs should be done: begun ones by their expected end (wall
+        """Sorts by when the run should be done: begun ones by their expected end (wall
         clock), then the others longest first, the order they are begun in."""
-        starts = [_mtime(p) for p in self.began]
-        if all(s is not None for s in starts):
-            return (0, max(s for s in starts if s is not None) + self.seconds)
-        return (1, -self.seconds)
+        start = _mtime(self.began)
+        return (1, -self.seconds) if start is None else (0, start + self.seconds)
 
 
 def _mtime(path: Path) -> float | None:
@@ -96,7 +94,7 @@ def write_plan(path: Path, plan: Plan) -> None:
     """Write the plan (every worker writes the same; atomically)."""
     readers = {
         nodeid: {
-            "began": [str(p) for p in w.began],
+            "began": str(w.began),
             "results": [str(p) for p in w.results],
             "seconds": w.seconds,
         }
@@ -116,7 +114,7 @@ def read_plan(path: Path) -> Plan | None:
         return None
     readers = {
         nodeid: Waits(
-            tuple(Path(p) for p in d["began"]),
+            Path(d["began"]),
             tuple(Path(p) for p in d["results"]),
             float(d["seconds"]),
         )
@@ -183,19 +181,15 @@ class RunAwareScheduling(LoadScheduling):
         plan_path: Path,
         busy: Callable[[], float | None],
         *,
-        admit_busy: float = ADMIT_BUSY,
-        admit_gap_s: float = ADMIT_GAP_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(config, log)
         self._plan_path = plan_path
         self._plan: Plan | None = None
         self._busy = busy
-        self._admit_busy = admit_busy
-        self._admit_gap_s = admit_gap_s
         self._clock = clock
         self._last_admitted = float("-inf")
-        self.admitted = 0  # other tests started beside runs being made (for the log)
+        self.admitted = 0  # other tests started beside the runs still to be made
 
     def schedule(self) -> None:
         assert self.collection_is_completed
@@ -281,9 +275,9 @@ class RunAwareScheduling(LoadScheduling):
         """Which of `others` may start now beside the runs still to be made, if any."""
         assert self.collection is not None
         busy, now = self._busy(), self._clock()
-        if busy is None or busy >= self._admit_busy:
+        if busy is None or busy >= ADMIT_BUSY:
             return None
-        if now - self._last_admitted >= self._admit_gap_s:
+        if now - self._last_admitted >= ADMIT_GAP_S:
             chosen = others[0]
         else:  # within the gap: only a short one
             chosen = next((i for i in others if self._short(i)), None)

@@ -61,7 +61,7 @@ class Bench:
         self.now = 100.0
         self.tests = tests
         plan = {
-            t: Waits((root / f"{r}.began",), (root / f"{r}.result",), runs[r])
+            t: Waits(root / f"{r}.began", (root / f"{r}.result",), runs[r])
             for t in tests
             if (r := t.split("[")[-1].rstrip("]")) in runs
         }
@@ -186,7 +186,7 @@ def test_an_xdist_group_goes_to_one_worker_whole(tmp_path: Path) -> None:
 
 
 def test_the_plan_reads_back_and_a_missing_one_is_none(tmp_path: Path) -> None:
-    readers = {"t": Waits((tmp_path / "b",), (tmp_path / "r1", tmp_path / "r2"), 12.5)}
+    readers = {"t": Waits(tmp_path / "b", (tmp_path / "r1", tmp_path / "r2"), 12.5)}
     plan = Plan(readers, frozenset({"long"}), {"long": 400.0, "other": 1.5})
     write_plan(tmp_path / "plan.json", plan)
     assert read_plan(tmp_path / "plan.json") == plan
