@@ -127,7 +127,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") != "loadgroup":
         return None
     plan = _suite_runs(config).root / schedule.PLAN
-    return schedule.RunAwareScheduling(config, log, plan, schedule.CpuBusy().start().busy)
+    sched = schedule.RunAwareScheduling(config, log, plan, schedule.CpuBusy().start().busy)
+    dsession = config.pluginmanager.getplugin("dsession")  # its loop runs the scheduler
+    if dsession is not None:
+        schedule.Ticker(dsession, sched).start()
+    return sched
 
 
 _runs: SuiteRuns | None = None

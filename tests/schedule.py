@@ -24,6 +24,11 @@ into false BROKEN results). `RunAwareScheduling` decides each time a worker need
 Tests longer than a run (`Plan.first`) are begun at once, before all these: begun last,
 they would end the session late.
 
+pytest-xdist's loop runs the scheduler only when a worker reports, so a `Ticker` asks it
+to look again every `TICK_S` through the loop's own queue: otherwise a run that ends, or
+cores that empty, while every worker holds a reader or waits on a run go unseen until
+some test ends (a 20-50 s lull at ~40 % busy near the end of the runs, measured).
+
 Which test reads which runs, the workers write at collection (`write_plan`); the run's own
 files say whether it has begun and whether it is done (tests/runs.py `RunPaths`). Tests
 of one `xdist_group` go to one worker together, as with `--dist loadgroup`.
@@ -50,6 +55,7 @@ ADMIT_GAP_S = 3.0  # at least this long between two longer tests started beside 
 SHORT_S = 2.0  # a test that took less than this is not held to the gap
 RUNNING = 2  # a worker may idle only while at least this many others run a test
 WINDOW_S = 5.0  # the busy fraction is measured over this long
+TICK_S = 2.0  # the choices are looked at again this often without a test ending
 PLAN = "plan.json"
 LOG = "schedule.log"
 
@@ -171,6 +177,30 @@ class CpuBusy:
         return (b1 - b0) / (t1 - t0) if t1 > t0 else None
 
 
+class Ticker:
+    """Puts an event asking for `recheck` on pytest-xdist's loop queue every `every_s` (the
+    loop calls `worker_<event>` on its session for each event it takes: the one method this
+    adds). A daemon thread; events left when the loop has ended are never read."""
+
+    EVENT = "tally_recheck"
+
+    def __init__(self, dsession: Any, sched: RunAwareScheduling, every_s: float = TICK_S):
+        self._dsession = dsession
+        self._sched = sched
+        self._every_s = every_s
+        self._thread = threading.Thread(target=self._loop, name="schedule-tick", daemon=True)
+
+    def start(self) -> Ticker:
+        setattr(self._dsession, f"worker_{self.EVENT}", self._sched.recheck)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self._every_s)
+            self._dsession.queue.put((self.EVENT, {}))
+
+
 class RunAwareScheduling(LoadScheduling):
     """pytest-xdist's load scheduling, each test chosen when a worker needs one (above)."""
 
@@ -222,6 +252,12 @@ class RunAwareScheduling(LoadScheduling):
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         """Any test's end is when an idle worker may be given one (the CPU may allow it)."""
         self.node2pending[node].remove(item_index)
+        self.recheck()
+
+    def recheck(self) -> None:
+        """Look at every worker's choice again (a test ended, or the `Ticker` asks)."""
+        if self.collection is None:  # not scheduled yet
+            return
         for n in self.nodes:
             self.check_schedule(n)
 

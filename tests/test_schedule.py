@@ -4,6 +4,7 @@ reading: which test a worker is given next, as runs begin and end and the cores 
 from __future__ import annotations
 
 import os
+import queue
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.schedule import CpuBusy, Plan, RunAwareScheduling, Waits, read_plan, write_plan
+from tests.schedule import (
+    CpuBusy,
+    Plan,
+    RunAwareScheduling,
+    Ticker,
+    Waits,
+    read_plan,
+    write_plan,
+)
 
 
 class Config:
@@ -222,6 +231,26 @@ def test_a_worker_idles_holding_a_reader_while_others_run_then_takes_another_tes
     b.end("r5")
     b.end("r2")
     b.complete(0)  # its run done, the idle worker would start other_a at once: it may
+    assert b.sent(2) == ["read[r5]", "other_a"]
+    assert b.sched.admitted == 1
+
+
+def test_a_run_ending_while_every_worker_holds_or_waits_is_seen_at_the_next_tick(
+    tmp_path: Path,
+) -> None:
+    runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
+    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a"]
+    b = Bench(tmp_path, tests, runs, workers=3)
+    for r in runs:
+        b.begin(r, time.time())
+    b.sched.schedule()
+    assert b.sent(2) == ["read[r5]"]  # holds a reader, idle
+    loop = SimpleNamespace(queue=queue.Queue())  # pytest-xdist's DSession, as far as used
+    Ticker(loop, b.sched, every_s=0.01).start()
+    b.busy = 0.3
+    b.end("r5")  # the held reader's run ends; no test ends
+    name, kwargs = loop.queue.get(timeout=5)
+    getattr(loop, f"worker_{name}")(**kwargs)  # what xdist's loop does with an event
     assert b.sent(2) == ["read[r5]", "other_a"]
     assert b.sched.admitted == 1
 
