@@ -6,20 +6,29 @@ within 1.5 s. A test that reads a run blocks its worker until the run is done; a
 test started beside the runs adds its own benches and subprocesses. pytest-xdist's own
 schedulers hand tests out in a fixed order, so workers sat blocked on runs far from done
 while the CPU had room (and, ordered the other way, other tests starved the runs' devices
-into false BROKEN results). `RunAwareScheduling` decides each time a worker needs a test:
+into false BROKEN results). `RunAwareScheduling` decides each time a worker needs a test.
 
-1. a test whose runs are done (it only reads them back);
-2. else another test, if no test waits on a run any more; or if the worker would start it
-   soon (it holds no test, another test, or one that only reads a finished run: not one
-   that waits on a run) and the cores were less
-   than `ADMIT_BUSY` busy over the last seconds, and, unless it took under `SHORT_S` last
-   time, no such test was begun in the last `ADMIT_GAP_S` (so the measurement sees each
-   one before the next);
-3. else nothing, if the worker holds a test that reads a run (it waits, holding that test
-   unstarted: an xdist worker starts a test only once it knows the one after it) and at
-   least `RUNNING` other workers run a test (whose end is when it is asked again);
-4. else the test whose runs should be done first (begun, by how long they took last time;
-   then those not yet begun, in the order they will be).
+An xdist worker starts a test only once it knows the one after it, so a worker short of
+work holds one test unstarted, and what it is sent starts that one. The choice:
+
+1. a test whose run is done (it only reads it back), unless that would start a held
+   other test the cores cannot take now;
+2. another test, if no test waits on a run any more; the test whose run should be done
+   first, if no other test is left (begun: by how long it took last time; then those not
+   yet begun, in the order they will be);
+3. if the worker holds another test: the next other test, if the held one may start (the
+   cores less than `ADMIT_BUSY` busy over the last seconds and, unless it took under
+   `SHORT_S` last time, no such test begun in the last `ADMIT_GAP_S`, so the measurement
+   sees each before the next; within the gap a short one is held next); else nothing: it
+   idles, never queueing a wait behind another test;
+4. if it holds nothing, or a reader of a finished run: another test to hold, if the cores
+   have room; else the reader whose run should be done first, unless `FREE_SHARE` of the
+   workers would no longer be free of the runs: then another test to hold. So when the
+   cores empty before the last runs end, some workers are not all stuck waiting on them
+   (measured: a minute at ~40 % busy);
+5. if it holds a reader of a run not done: nothing while `RUNNING` other workers run a
+   test (it idles); else the reader whose run should be done first (the held one starts
+   and waits).
 
 Tests longer than a run (`Plan.first`) are begun at once, before all these: begun last,
 they would end the session late.
@@ -54,6 +63,7 @@ ADMIT_BUSY = 0.70  # both cores' busy fraction below which another test may star
 ADMIT_GAP_S = 3.0  # at least this long between two longer tests started beside the runs
 SHORT_S = 2.0  # a test that took less than this is not held to the gap
 RUNNING = 2  # a worker may idle only while at least this many others run a test
+FREE_SHARE = 1 / 3  # this share of the workers (rounded down) never waits on a run
 WINDOW_S = 5.0  # the busy fraction is measured over this long
 TICK_S = 2.0  # the choices are looked at again this often without a test ending
 PLAN = "plan.json"
@@ -274,13 +284,21 @@ class RunAwareScheduling(LoadScheduling):
         return self.plan.readers.get(self.collection[i])
 
     def _pick(self, node: Any) -> list[int]:
-        """The node's next test (an empty list: none now, see the module's doc)."""
+        """The node's next test (an empty list: none now, see the module's doc). What is
+        sent is held behind the node's held test, and starts that one."""
         assert self.collection is not None
         readers = {i: w for i in self.pending if (w := self._waits(i)) is not None}
+        others = [i for i in self.pending if i not in readers]
+        queued = self.node2pending[node]
+        held = queued[-1] if queued else None  # what the node starts once sent another
+        held_waits = None if held is None else self._waits(held)
+        holds_other = held is not None and held_waits is None
         for i, w in readers.items():
             if w.done():
+                # ... unless it would start a held other test the cores cannot take now
+                if holds_other and not self._admit(held):
+                    break
                 return self._note("done", self._unit(i))
-        others = [i for i in self.pending if i not in readers]
         for i in others:
             if self.collection[i] in self.plan.first:
                 return self._note("first", self._unit(i))
@@ -289,14 +307,33 @@ class RunAwareScheduling(LoadScheduling):
         soonest = min(readers, key=lambda i: readers[i].expected())
         if not others:
             return self._note("waits", self._unit(soonest))
-        queued = self.node2pending[node]
-        held = self._waits(queued[-1]) if queued else None  # a reader the node starts next
-        if (held is None or held.done()) and (chosen := self._admit(others)) is not None:
-            return self._note("beside", self._unit(chosen))
+        if holds_other:  # started beside the runs as the cores allow; never behind a wait
+            if not self._admit(held):
+                return []
+            gap = self._clock() - self._last_admitted < ADMIT_GAP_S
+            after = next((i for i in others if self._short(i)), others[0]) if gap else others[0]
+            return self._note("beside", self._unit(after))  # within a gap, a short one next
+        if held_waits is None or held_waits.done():  # nothing, or a quick reader, starts
+            busy = self._busy()
+            if busy is not None and busy < ADMIT_BUSY:
+                return self._note("holds", self._unit(others[0]))
+            if sum(self._pinned(n) for n in self.nodes if n is not node) >= self._may_pin():
+                return self._note("keeps", self._unit(others[0]))  # kept free of the runs
+            return self._note("waits", self._unit(soonest))
         running = sum(len(self.node2pending[n]) >= 2 for n in self.nodes if n is not node)
-        if held is not None and running >= RUNNING:
+        if running >= RUNNING:  # it holds a reader whose run is not done: it idles
             return []
         return self._note("waits", self._unit(soonest))
+
+    def _pinned(self, node: Any) -> bool:
+        """Whether the node runs or holds a test that waits on a run not yet done."""
+        waits = (self._waits(i) for i in self.node2pending[node])
+        return any(w is not None and not w.done() for w in waits)
+
+    def _may_pin(self) -> int:
+        """How many workers may wait on runs at once: the rest (`FREE_SHARE`) are kept for
+        other tests, to take them as soon as the cores empty, not once a run has ended."""
+        return len(self.nodes) - int(len(self.nodes) * FREE_SHARE)
 
     def _note(self, why: str, unit: list[int]) -> list[int]:
         """Log the choice (`schedule.log` beside the plan: time, why, busy, first test)."""
@@ -307,22 +344,19 @@ class RunAwareScheduling(LoadScheduling):
             f.write(line + self.collection[unit[0]] + "\n")
         return unit
 
-    def _admit(self, others: list[int]) -> int | None:
-        """Which of `others` may start now beside the runs still to be made, if any."""
-        assert self.collection is not None
+    def _admit(self, i: int) -> bool:
+        """Whether test `i` may start now beside the runs still to be made (counted if so):
+        the cores under `ADMIT_BUSY`, and, unless it is short, no longer one started within
+        `ADMIT_GAP_S` (the busy reading sees each before the next)."""
         busy, now = self._busy(), self._clock()
         if busy is None or busy >= ADMIT_BUSY:
-            return None
-        if now - self._last_admitted >= ADMIT_GAP_S:
-            chosen = others[0]
-        else:  # within the gap: only a short one
-            chosen = next((i for i in others if self._short(i)), None)
-            if chosen is None:
-                return None
-        if not self._short(chosen):
+            return False
+        if not self._short(i):
+            if now - self._last_admitted < ADMIT_GAP_S:
+                return False
             self._last_admitted = now
         self.admitted += 1
-        return chosen
+        return True
 
     def _short(self, i: int) -> bool:
         assert self.collection is not None

@@ -130,23 +130,28 @@ def test_other_tests_start_beside_the_runs_only_below_the_busy_limit_one_at_a_ti
     tmp_path: Path,
 ) -> None:
     runs = {f"r{n}": 100.0 * n for n in range(1, 7)}
-    tests = [f"read[r{n}]" for n in range(1, 7)] + ["other_a", "other_b", "other_c"]
+    tests = [f"read[r{n}]" for n in range(1, 7)] + ["other_a", "other_b", "other_c", "other_d"]
     b = Bench(tmp_path, tests, runs)
     for r in runs:
         b.begin(r, time.time())
     b.busy = 0.5
     b.sched.schedule()
-    assert b.sent(0) == ["other_a", "read[r1]"]  # one admitted; the next within the gap: no
-    assert b.sent(1) == ["read[r2]", "read[r3]"]
-    b.now += 3.5  # the gap passed, the cores still idle: one more
+    # each worker holds another test; one starts (sent the next), the other's would start
+    # within the gap: it idles
+    assert b.sent(0) == ["other_a", "other_b"]
+    assert b.sent(1) == ["other_c"]
+    assert b.sched.admitted == 1
+    b.now += 3.5  # the gap passed
     b.end("r1")
-    b.complete(0)  # other_a ends, read[r1] starts (done: nothing to wait for)
-    assert b.sent(0) == ["other_a", "read[r1]", "other_b"]
+    b.complete(0)  # other_a ends; r1's reader goes next, starting other_b
+    assert b.sent(0) == ["other_a", "other_b", "read[r1]"]
     assert b.sched.admitted == 2
-    b.busy = 0.95  # busy: the next is a reader, never another test
+    b.busy = 0.95  # busy: no other test starts; a worker not kept free waits on a run
     b.now += 10
     b.complete(0)
-    assert b.sent(0)[-1] == "read[r4]"
+    assert b.sent(0)[-1] == "read[r2]"
+    b.sched.recheck()
+    assert b.sent(1) == ["other_c"]
 
 
 def test_without_a_reading_of_the_cores_no_test_starts_beside_the_runs(tmp_path: Path) -> None:
@@ -212,26 +217,23 @@ def test_a_test_longer_than_a_run_is_begun_at_once(tmp_path: Path) -> None:
     assert b.sent(0)[0] == "long_one"
 
 
-def test_a_worker_idles_holding_a_reader_while_others_run_then_takes_another_test(
+def test_a_worker_kept_free_of_the_runs_holds_another_test_until_the_cores_empty(
     tmp_path: Path,
 ) -> None:
     runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
-    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a"]
+    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a", "other_b"]
     b = Bench(tmp_path, tests, runs, workers=3)
     for r in runs:
         b.begin(r, time.time())
-    b.sched.schedule()  # busy: two workers wait on runs, the third holds one reader, idle
+    b.sched.schedule()  # busy: two workers wait on runs, the third (a third) is kept free
     assert b.sent(0) == ["read[r1]", "read[r2]"]
     assert b.sent(1) == ["read[r3]", "read[r4]"]
-    assert b.sent(2) == ["read[r5]"]
-    b.busy = 0.3
-    b.end("r1")
-    b.complete(0)  # read[r1] ends; the idle worker's reader is of a run not yet done
-    assert b.sent(2) == ["read[r5]"]
-    b.end("r5")
-    b.end("r2")
-    b.complete(0)  # its run done, the idle worker would start other_a at once: it may
-    assert b.sent(2) == ["read[r5]", "other_a"]
+    assert b.sent(2) == ["other_a"]  # held, not started
+    b.sched.recheck()
+    assert b.sent(2) == ["other_a"]
+    b.busy = 0.3  # the cores empty before any run ends: it starts other_a at once
+    b.sched.recheck()
+    assert b.sent(2) == ["other_a", "other_b"]
     assert b.sched.admitted == 1
 
 
@@ -239,38 +241,39 @@ def test_a_run_ending_while_every_worker_holds_or_waits_is_seen_at_the_next_tick
     tmp_path: Path,
 ) -> None:
     runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
-    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a"]
-    b = Bench(tmp_path, tests, runs, workers=3)
+    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a", "other_b"]
+    b = Bench(tmp_path, tests, runs, workers=4)
     for r in runs:
         b.begin(r, time.time())
     b.sched.schedule()
-    assert b.sent(2) == ["read[r5]"]  # holds a reader, idle
+    assert b.sent(2) == ["read[r5]"]  # holds a reader, idle while two others wait on runs
+    assert b.sent(3) == ["other_a"]  # kept free of the runs, idle while the cores are busy
     loop = SimpleNamespace(queue=queue.Queue())  # pytest-xdist's DSession, as far as used
     Ticker(loop, b.sched, every_s=0.01).start()
-    b.busy = 0.3
     b.end("r5")  # the held reader's run ends; no test ends
     name, kwargs = loop.queue.get(timeout=5)
     getattr(loop, f"worker_{name}")(**kwargs)  # what xdist's loop does with an event
-    assert b.sent(2) == ["read[r5]", "other_a"]
-    assert b.sched.admitted == 1
+    assert b.sent(2) == ["read[r5]", "read[r6]"]  # it started (the next reader held)
+    assert b.sent(3) == ["other_a"]
 
 
 def test_a_short_test_is_not_held_to_the_gap(tmp_path: Path) -> None:
     runs = {f"r{n}": 100.0 * n for n in range(1, 5)}
-    tests = [f"read[r{n}]" for n in range(1, 5)] + ["long_a", "long_b", "short"]
-    took = {"long_a": 30.0, "long_b": 30.0, "short": 0.5}
+    tests = [f"read[r{n}]" for n in range(1, 5)] + ["long_a", "long_b", "long_c", "short"]
+    took = {"long_a": 30.0, "long_b": 30.0, "long_c": 30.0, "short": 0.5}
     b = Bench(tmp_path, tests, runs, workers=1, seconds=took)
     for r in runs:
         b.begin(r, time.time())
     b.busy = 0.3
     b.sched.schedule()
-    assert b.sent(0) == ["long_a", "short"]  # within long_a's gap: only a short one
-    b.complete(0)  # long_a ends, short starts; long_b still within the gap: a reader
-    assert b.sent(0) == ["long_a", "short", "read[r1]"]
+    assert b.sent(0) == ["long_a", "short"]  # long_a starts; within its gap a short one next
+    b.complete(0)  # long_a ends; the short one starts, gap or not
+    assert b.sent(0) == ["long_a", "short", "long_b"]
+    b.complete(0)  # short ends; long_b would start within the gap: the worker idles
+    assert b.sent(0) == ["long_a", "short", "long_b"]
     b.now += 3.5
-    b.end("r1")
-    b.complete(0)  # short ends, read[r1] (done) starts: long_b may follow
-    assert b.sent(0)[-1] == "long_b"
+    b.sched.recheck()  # the gap passed
+    assert b.sent(0) == ["long_a", "short", "long_b", "long_c"]
     assert b.sched.admitted == 3
 
 
