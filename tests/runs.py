@@ -271,16 +271,25 @@ def under_xdist() -> bool:
     return "PYTEST_XDIST_WORKER" in os.environ
 
 
+SUITE_JOBS_AT_ONCE = 18  # whole-suite runs made ahead at once over all xdist workers
+
+
 def suite_jobs() -> int:
     """How many suite runs a test process makes ahead of its tests, at once
-    (`TALLY_SUITE_JOBS`; they mostly wait on real time): 4 when one process runs the
-    tests, 3 on each pytest-xdist worker (six workers: up to 18 at once). 0: none ahead,
-    each made when a test first asks. Three per worker was too many while a full garbage
-    collection could stall a bench's supply poll for 100-350 ms under that load (false
-    INCONCLUSIVEs); since a bench freezes what is alive when it opens
-    (harness/bench/gcquiet.py), `make test` takes ~11.5 min with three, ~13.7 with two."""
-    default = "3" if under_xdist() else "4"
-    return max(0, int(os.environ.get("TALLY_SUITE_JOBS", default)))
+    (`TALLY_SUITE_JOBS`, for each process; they mostly wait on real time): 4 when one
+    process runs the tests; on pytest-xdist workers, `SUITE_JOBS_AT_ONCE` shared out over
+    them (six workers: three each; eight: three on two of them, two on the rest). 0: none
+    ahead, each made when a test first asks. Eighteen at once: more starved the benches'
+    supply polls under a full garbage collection (false INCONCLUSIVEs) until a bench froze
+    what is alive when it opens (harness/bench/gcquiet.py); twelve took ~2 minutes longer
+    (13.7 against 11.5 min, measured)."""
+    if "TALLY_SUITE_JOBS" in os.environ:
+        return max(0, int(os.environ["TALLY_SUITE_JOBS"]))
+    if not under_xdist():
+        return 4
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    index = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw") or 0)
+    return SUITE_JOBS_AT_ONCE // workers + (index < SUITE_JOBS_AT_ONCE % workers)
 
 
 class SuiteRuns:

@@ -82,6 +82,22 @@ def made(monkeypatch: pytest.MonkeyPatch) -> Made:
     return m
 
 
+@pytest.mark.parametrize("workers", [1, 6, 8, 20])
+def test_the_runs_made_ahead_at_once_are_shared_out_over_the_workers(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TALLY_SUITE_JOBS", raising=False)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
+    jobs = []
+    for i in range(workers):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{i}")
+        jobs.append(runs.suite_jobs())
+    assert sum(jobs) == runs.SUITE_JOBS_AT_ONCE
+    assert max(jobs) - min(jobs) <= 1
+    monkeypatch.setenv("TALLY_SUITE_JOBS", "5")  # a process's own, as asked
+    assert runs.suite_jobs() == 5
+
+
 def test_runs_made_ahead_by_two_workers_are_each_made_once(
     tmp_path: Path, made: Made, monkeypatch: pytest.MonkeyPatch
 ) -> None:
