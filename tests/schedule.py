@@ -59,7 +59,7 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScheduling
 
-ADMIT_BUSY = 0.80  # both cores' busy fraction below which another test may start
+ADMIT_BUSY = 0.70  # both cores' busy fraction below which another test may start
 ADMIT_GAP_S = 3.0  # at least this long between two longer tests started beside the runs
 SHORT_S = 2.0  # a test that took less than this is not held to the gap
 RUNNING = 2  # a worker may idle only while at least this many others run a test
