@@ -30,7 +30,7 @@ conformance: setup
 ## once the run is done, the others as the CPU allows beside the runs), the longest first
 ## (tests/conftest.py). TEST_WORKERS=0 runs them in this one process. The wall time goes
 ## to $(OUT)/make-test.json (make bench reports it).
-TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 4 )); echo $$(( n > 8 ? 8 : n )))
+TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 3 )); echo $$(( n > 8 ? 8 : n )))
 # Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
 # tests start ~80 pytest subprocesses, each would compile the harness and rewrite its asserts.
 TEST_CMD := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
