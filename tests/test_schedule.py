@@ -101,6 +101,15 @@ class Bench:
         self.sched.mark_test_complete(n, running)  # type: ignore[arg-type]
 
 
+def begun(tmp_path: Path, n: int, others: list[str], workers: int) -> Bench:
+    """`n` runs r1..rn, all begun, each read by one test (`read[rN]`), then `others`."""
+    runs = {f"r{i}": 100.0 * i for i in range(1, n + 1)}
+    b = Bench(tmp_path, [f"read[{r}]" for r in runs] + others, runs, workers=workers)
+    for r in runs:
+        b.begin(r, time.time())
+    return b
+
+
 def test_a_reader_waits_on_the_run_that_ends_first_while_the_cores_are_busy(
     tmp_path: Path,
 ) -> None:
@@ -129,11 +138,7 @@ def test_a_reader_whose_run_is_done_goes_first(tmp_path: Path) -> None:
 def test_other_tests_start_beside_the_runs_only_below_the_busy_limit_one_at_a_time(
     tmp_path: Path,
 ) -> None:
-    runs = {f"r{n}": 100.0 * n for n in range(1, 7)}
-    tests = [f"read[r{n}]" for n in range(1, 7)] + ["other_a", "other_b", "other_c", "other_d"]
-    b = Bench(tmp_path, tests, runs)
-    for r in runs:
-        b.begin(r, time.time())
+    b = begun(tmp_path, 6, ["other_a", "other_b", "other_c", "other_d"], workers=2)
     b.busy = 0.5
     b.sched.schedule()
     # each worker holds another test; one starts (sent the next), the other's would start
@@ -220,11 +225,7 @@ def test_a_test_longer_than_a_run_is_begun_at_once(tmp_path: Path) -> None:
 def test_a_worker_kept_free_of_the_runs_holds_another_test_until_the_cores_empty(
     tmp_path: Path,
 ) -> None:
-    runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
-    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a", "other_b"]
-    b = Bench(tmp_path, tests, runs, workers=3)
-    for r in runs:
-        b.begin(r, time.time())
+    b = begun(tmp_path, 8, ["other_a", "other_b"], workers=3)
     b.sched.schedule()  # busy: two workers wait on runs, the third (a third) is kept free
     assert b.sent(0) == ["read[r1]", "read[r2]"]
     assert b.sent(1) == ["read[r3]", "read[r4]"]
@@ -240,11 +241,7 @@ def test_a_worker_kept_free_of_the_runs_holds_another_test_until_the_cores_empty
 def test_a_run_ending_while_every_worker_holds_or_waits_is_seen_at_the_next_tick(
     tmp_path: Path,
 ) -> None:
-    runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
-    tests = [f"read[r{n}]" for n in range(1, 9)] + ["other_a", "other_b"]
-    b = Bench(tmp_path, tests, runs, workers=4)
-    for r in runs:
-        b.begin(r, time.time())
+    b = begun(tmp_path, 8, ["other_a", "other_b"], workers=4)
     b.sched.schedule()
     assert b.sent(2) == ["read[r5]"]  # holds a reader, idle while two others wait on runs
     assert b.sent(3) == ["other_a"]  # kept free of the runs, idle while the cores are busy
