@@ -194,7 +194,7 @@ class Ticker:
 
     EVENT = "tally_recheck"
 
-    def __init__(self, dsession: Any, sched: RunAwareScheduling, every_s: float = TICK_S):
+    def __init__(self, dsession: Any, sched: RunAwareScheduling, every_s: float = TICK_S) -> None:
         self._dsession = dsession
         self._sched = sched
         self._every_s = every_s

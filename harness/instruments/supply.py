@@ -6,7 +6,8 @@ thread-safe, so every exchange holds the driver's lock.
 
 An exchange is pyvisa's low-level write and read (viWrite, then viRead until the
 termination character), what `resource.query` does inside its wrappers: at 50 Hz for
-every minute of a run, the wrappers were a sixth of the poll's CPU (measured).
+every minute of a run, the wrappers were about a tenth of the poll's host CPU (measured:
+~433 -> ~392 us a reading).
 """
 
 from __future__ import annotations
