@@ -252,7 +252,7 @@ class RunAwareScheduling(LoadScheduling):
             return
         while len(self.node2pending[node]) < 2 and self.pending:
             unit = self._pick(node)
-            if not unit:  # idle: the worker holds a reader unstarted
+            if not unit:  # idle: the worker holds its test unstarted
                 return
             for i in unit:
                 self.pending.remove(i)
@@ -314,8 +314,7 @@ class RunAwareScheduling(LoadScheduling):
             after = next((i for i in others if self._short(i)), others[0]) if gap else others[0]
             return self._note("beside", self._unit(after))  # within a gap, a short one next
         if held_waits is None or held_waits.done():  # nothing, or a quick reader, starts
-            busy = self._busy()
-            if busy is not None and busy < ADMIT_BUSY:
+            if self._room():
                 return self._note("holds", self._unit(others[0]))
             if sum(self._pinned(n) for n in self.nodes if n is not node) >= self._may_pin():
                 return self._note("keeps", self._unit(others[0]))  # kept free of the runs
@@ -348,15 +347,20 @@ class RunAwareScheduling(LoadScheduling):
         """Whether test `i` may start now beside the runs still to be made (counted if so):
         the cores under `ADMIT_BUSY`, and, unless it is short, no longer one started within
         `ADMIT_GAP_S` (the busy reading sees each before the next)."""
-        busy, now = self._busy(), self._clock()
-        if busy is None or busy >= ADMIT_BUSY:
+        if not self._room():
             return False
         if not self._short(i):
+            now = self._clock()
             if now - self._last_admitted < ADMIT_GAP_S:
                 return False
             self._last_admitted = now
         self.admitted += 1
         return True
+
+    def _room(self) -> bool:
+        """Whether the cores were under `ADMIT_BUSY` busy (no reading: no)."""
+        busy = self._busy()
+        return busy is not None and busy < ADMIT_BUSY
 
     def _short(self, i: int) -> bool:
         assert self.collection is not None
