@@ -23,7 +23,6 @@ from pyvisa.constants import StatusCode
 from harness.errors import InstrumentError
 
 MAX_ANSWER = 4096  # bytes: a longer answer (no termination within it) is no answer
-ENCODING = "ascii"  # SCPI program and response messages
 
 
 class CurrentSample(NamedTuple):
@@ -82,12 +81,15 @@ class PowerSupply:
     def _ask(self, cmd: str) -> str:
         """Write `cmd` and read its answer, up to the termination character (or the
         instrument's END) within `MAX_ANSWER` bytes; pyvisa raises a timeout."""
-        lib, session = self.resource.visalib, self.resource.session
-        lib.write(session, f"{cmd}\n".encode(ENCODING))
+        res = self.resource  # its terminations and encoding, as `open` set them
+        lib, session, enc = res.visalib, res.session, res.encoding
+        lib.write(session, f"{cmd}{res.write_termination}".encode(enc))
         data, status = lib.read(session, MAX_ANSWER)
-        if status == StatusCode.success_max_count_read and not data.endswith(b"\n"):
-            raise InstrumentError(f"answer longer than {MAX_ANSWER} bytes")
-        return data.decode(ENCODING).strip()[:256]
+        if status == StatusCode.success_max_count_read:
+            end = (res.read_termination or "").encode(enc)
+            if not (end and data.endswith(end)):
+                raise InstrumentError(f"answer longer than {MAX_ANSWER} bytes")
+        return data.decode(enc).strip()[:256]
 
     def write(self, cmd: str) -> None:
         try:
