@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from pyvisa.errors import VisaIOWarning
 
 from harness.errors import InstrumentError
 from harness.instruments.supply import MAX_ANSWER, PowerSupply
@@ -91,7 +92,10 @@ def test_an_answer_in_pieces_is_read_whole(instrument) -> None:
 def test_an_overlong_answer_is_refused_and_the_next_answer_is_not_its_rest(instrument) -> None:
     long = says(b"9" * (MAX_ANSWER + 500) + b"\n")
     supply = instrument({"MEAS:CURR?": long, "OUTP?": says(b"1\n")})
-    with pytest.warns(Warning), pytest.raises(InstrumentError, match="longer than 4096 bytes"):
+    with (
+        pytest.warns(VisaIOWarning),
+        pytest.raises(InstrumentError, match="longer than 4096 bytes"),
+    ):
         supply.current()
     assert supply.is_on()  # what was left of the long answer was cleared
 
