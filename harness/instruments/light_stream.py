@@ -63,6 +63,7 @@ class _Chunk:
     interval_s: float
     buf: np.ndarray
     n: int = 0
+    ended: float | None = None  # host time by which it had stopped (its abort answered)
 
     @property
     def full(self) -> bool:
@@ -71,10 +72,16 @@ class _Chunk:
     def time(self, k: int) -> float:
         return self.trigger.t_host + k * self.interval_s
 
+    def last_time(self, end: float) -> float:
+        """`end`, or earlier: when the chunk had ended. Its readings are timed from a
+        trigger known within ±u_s, so the last of them may be timed up to u_s after the
+        abort that ended it; light after that moment is the next chunk's to show."""
+        return end if self.ended is None else min(end, self.ended)
+
     def span(self) -> Span:
         """The time its readings cover (each reading stands for half an interval either side)."""
         half = self.interval_s / 2
-        return (self.trigger.t_host - half, self.time(max(self.n - 1, 0)) + half)
+        return (self.trigger.t_host - half, self.last_time(self.time(max(self.n - 1, 0)) + half))
 
 
 class LightStream:
@@ -241,6 +248,7 @@ class LightStream:
                 self._drain()
             with self._lock:
                 old.buf = old.buf[: old.n].copy()  # frees the room it did not use
+                old.ended = time.monotonic()
         dtype = np.float32 if self._fmt == "REAL,32" else np.float64
         buf = np.empty(self._count, dtype)  # pages are touched only as readings arrive
         trigger = self._pd.arm()
@@ -304,7 +312,8 @@ class LightStream:
         with self._lock:
             for c in self._chunks:
                 i0 = max(0, math.ceil((start - c.trigger.t_host) / c.interval_s - 1e-9))
-                i1 = min(c.n, math.floor((end - c.trigger.t_host) / c.interval_s + 1e-9) + 1)
+                stop = c.last_time(end)
+                i1 = min(c.n, math.floor((stop - c.trigger.t_host) / c.interval_s + 1e-9) + 1)
                 if i1 > i0:
                     out.append((c, i0, i1))
         return out
