@@ -116,7 +116,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             waits[nodeid] = schedule.Waits(paths.began, tuple(paths.results), seconds)
         took = {i.nodeid: _seconds(i, known) for i in session.items if i.nodeid not in readers}
         first = frozenset(nodeid for nodeid, s in took.items() if s > AMONG_RUNS_S)
-        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, first, took))
+        timing = frozenset(i.nodeid for i in session.items if i.get_closest_marker("timing"))
+        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, first, took, timing))
     runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
 
 
