@@ -116,8 +116,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             waits[nodeid] = schedule.Waits(paths.began, tuple(paths.results), seconds)
         took = {i.nodeid: _seconds(i, known) for i in session.items if i.nodeid not in readers}
         first = frozenset(nodeid for nodeid, s in took.items() if s > AMONG_RUNS_S)
-        timing = frozenset(i.nodeid for i in session.items if i.get_closest_marker("timing"))
-        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, first, took, timing))
+        schedule.write_plan(runs.root / schedule.PLAN, schedule.Plan(waits, first, took))
     runs.ahead(sorted(plan.values(), key=lambda p: _run_seconds(p, known), reverse=True))
 
 

@@ -30,14 +30,6 @@ work holds one test unstarted, and what it is sent starts that one. The choice:
    test (it idles); else the reader whose run should be done first (the held one starts
    and waits).
 
-A short test (under `SHORT_S` last time) may start beside the runs up to `SHORT_BUSY`, a
-longer one only up to `ADMIT_BUSY`: a worker kept free of the runs holds a short one while
-the cores have no room for a longer one, so the ~600 short tests fill the runs' idle
-moments instead of queueing after them. A test that measures the harness's timing against
-the host clock (`timing` mark: the accuracy and light-stream tests) is never started beside
-the runs (twice such a test failed of the load there), and after them only while the cores
-have room, or once it has waited `QUIET_WAIT_S` (so a host busy with others never stalls it).
-
 Tests longer than a run (`Plan.first`) are begun at once, before all these: begun last,
 they would end the session late.
 
@@ -70,8 +62,6 @@ from xdist.scheduler import LoadScheduling
 ADMIT_BUSY = 0.70  # both cores' busy fraction below which another test may start
 ADMIT_GAP_S = 3.0  # at least this long between two longer tests started beside the runs
 SHORT_S = 2.0  # a test that took less than this is not held to the gap
-SHORT_BUSY = 0.80  # ... and may start beside the runs below this busy fraction
-QUIET_WAIT_S = 60.0  # a timing test waits at most this long for the cores to have room
 RUNNING = 2  # a worker may idle only while at least this many others run a test
 FREE_SHARE = 1 / 3  # this share of the workers (rounded down) never waits on a run
 WINDOW_S = 5.0  # the busy fraction is measured over this long
@@ -114,7 +104,6 @@ class Plan:
     readers: Mapping[str, Waits]
     first: frozenset[str] = frozenset()
     seconds: Mapping[str, float] = field(default_factory=dict)  # how long each test took
-    timing: frozenset[str] = frozenset()  # tests that measure time (`timing` mark)
 
 
 def write_plan(path: Path, plan: Plan) -> None:
@@ -128,12 +117,7 @@ def write_plan(path: Path, plan: Plan) -> None:
         for nodeid, w in plan.readers.items()
     }
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    data = {
-        "readers": readers,
-        "first": sorted(plan.first),
-        "seconds": dict(plan.seconds),
-        "timing": sorted(plan.timing),
-    }
+    data = {"readers": readers, "first": sorted(plan.first), "seconds": dict(plan.seconds)}
     tmp.write_text(json.dumps(data), "utf-8")
     tmp.replace(path)
 
@@ -152,8 +136,7 @@ def read_plan(path: Path) -> Plan | None:
         )
         for nodeid, d in data["readers"].items()
     }
-    timing = frozenset(data.get("timing", ()))
-    return Plan(readers, frozenset(data["first"]), data.get("seconds", {}), timing)
+    return Plan(readers, frozenset(data["first"]), data.get("seconds", {}))
 
 
 class CpuBusy:
@@ -246,7 +229,6 @@ class RunAwareScheduling(LoadScheduling):
         self._busy = busy
         self._clock = clock
         self._last_admitted = float("-inf")
-        self._held_since: dict[int, float] = {}  # timing tests held, since when
         self.admitted = 0  # other tests started beside the runs still to be made
 
     def schedule(self) -> None:
@@ -307,8 +289,6 @@ class RunAwareScheduling(LoadScheduling):
         assert self.collection is not None
         readers = {i: w for i in self.pending if (w := self._waits(i)) is not None}
         others = [i for i in self.pending if i not in readers]
-        if readers:  # a test that measures time is never started beside the runs
-            others = [i for i in others if not self._timing(i)]
         queued = self.node2pending[node]
         held = queued[-1] if queued else None  # what the node starts once sent another
         held_waits = None if held is None else self._waits(held)
@@ -323,10 +303,6 @@ class RunAwareScheduling(LoadScheduling):
             if self.collection[i] in self.plan.first:
                 return self._note("first", self._unit(i))
         if not readers:
-            if held is not None and not self._timing_may_start(held):
-                return []  # a timing test waits for the cores to have room (bounded)
-            if not self._room():  # hold one that need not wait, if any
-                return self._note("other", self._unit(self._untimed(others)))
             return self._note("other", self._unit(others[0]))
         soonest = min(readers, key=lambda i: readers[i].expected())
         if not others:
@@ -335,15 +311,13 @@ class RunAwareScheduling(LoadScheduling):
             if not self._admit(held):
                 return []
             gap = self._clock() - self._last_admitted < ADMIT_GAP_S
-            # within a gap, or with no room for a longer one, a short one next
-            after = self._next_short(others) if gap or not self._room() else others[0]
-            return self._note("beside", self._unit(after))
+            after = next((i for i in others if self._short(i)), others[0]) if gap else others[0]
+            return self._note("beside", self._unit(after))  # within a gap, a short one next
         if held_waits is None or held_waits.done():  # nothing, or a quick reader, starts
             if self._room():
                 return self._note("holds", self._unit(others[0]))
             if sum(self._pinned(n) for n in self.nodes if n is not node) >= self._may_pin():
-                # kept free of the runs: it holds a short test if any (it may start sooner)
-                return self._note("keeps", self._unit(self._next_short(others)))
+                return self._note("keeps", self._unit(others[0]))  # kept free of the runs
             return self._note("waits", self._unit(soonest))
         running = sum(len(self.node2pending[n]) >= 2 for n in self.nodes if n is not node)
         if running >= RUNNING:  # it holds a reader whose run is not done: it idles
@@ -371,15 +345,11 @@ class RunAwareScheduling(LoadScheduling):
 
     def _admit(self, i: int) -> bool:
         """Whether test `i` may start now beside the runs still to be made (counted if so):
-        a short one with the cores under `SHORT_BUSY` (it is over in seconds); a longer one
-        with them under `ADMIT_BUSY` and no longer one started within `ADMIT_GAP_S` (the
-        busy reading sees each before the next)."""
-        if self._short(i):
-            if not self._room(SHORT_BUSY):
-                return False
-        else:
-            if not self._room():
-                return False
+        the cores under `ADMIT_BUSY`, and, unless it is short, no longer one started within
+        `ADMIT_GAP_S` (the busy reading sees each before the next)."""
+        if not self._room():
+            return False
+        if not self._short(i):
             now = self._clock()
             if now - self._last_admitted < ADMIT_GAP_S:
                 return False
@@ -387,30 +357,10 @@ class RunAwareScheduling(LoadScheduling):
         self.admitted += 1
         return True
 
-    def _room(self, limit: float = ADMIT_BUSY) -> bool:
-        """Whether the cores were under `limit` busy (no reading: no)."""
+    def _room(self) -> bool:
+        """Whether the cores were under `ADMIT_BUSY` busy (no reading: no)."""
         busy = self._busy()
-        return busy is not None and busy < limit
-
-    def _timing(self, i: int) -> bool:
-        assert self.collection is not None
-        return self.collection[i] in self.plan.timing
-
-    def _timing_may_start(self, i: int) -> bool:
-        """A test that is not a timing test starts; a timing test once the cores have
-        room, or after `QUIET_WAIT_S` held (a host kept busy by others never stops it)."""
-        if not self._timing(i) or self._room():
-            return True
-        since = self._held_since.setdefault(i, self._clock())
-        return self._clock() - since >= QUIET_WAIT_S
-
-    def _untimed(self, others: list[int]) -> int:
-        """The first of `others` that is not a timing test (else the first)."""
-        return next((i for i in others if not self._timing(i)), others[0])
-
-    def _next_short(self, others: list[int]) -> int:
-        """The first short one of `others` (else the first)."""
-        return next((i for i in others if self._short(i)), others[0])
+        return busy is not None and busy < ADMIT_BUSY
 
     def _short(self, i: int) -> bool:
         assert self.collection is not None

@@ -15,7 +15,6 @@ import pytest
 from benchmarks.trials import led_trials
 
 N = 30
-pytestmark = pytest.mark.timing  # tests/schedule.py starts it where the cores have room
 
 
 def min_covered(n: int, p: float = 0.95, alpha: float = 0.01) -> int:

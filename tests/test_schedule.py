@@ -64,7 +64,6 @@ class Bench:
         workers: int = 2,
         first: frozenset[str] = frozenset(),
         seconds: dict[str, float] | None = None,
-        timing: frozenset[str] = frozenset(),
     ) -> None:
         self.root = root
         self.busy: float | None = 0.9
@@ -75,7 +74,7 @@ class Bench:
             for t in tests
             if (r := t.split("[")[-1].rstrip("]")) in runs
         }
-        write_plan(root / "plan.json", Plan(plan, first, seconds or {}, timing))
+        write_plan(root / "plan.json", Plan(plan, first, seconds or {}))
         self.sched = RunAwareScheduling(
             Config(workers), None, root / "plan.json", lambda: self.busy, clock=lambda: self.now
         )  # type: ignore[arg-type]
@@ -207,7 +206,7 @@ def test_an_xdist_group_goes_to_one_worker_whole(tmp_path: Path) -> None:
 
 def test_the_plan_reads_back_and_a_missing_one_is_none(tmp_path: Path) -> None:
     readers = {"t": Waits(tmp_path / "b", (tmp_path / "r1", tmp_path / "r2"), 12.5)}
-    plan = Plan(readers, frozenset({"long"}), {"long": 400.0, "other": 1.5}, frozenset({"t"}))
+    plan = Plan(readers, frozenset({"long"}), {"long": 400.0, "other": 1.5})
     write_plan(tmp_path / "plan.json", plan)
     assert read_plan(tmp_path / "plan.json") == plan
     assert read_plan(tmp_path / "nope.json") is None
@@ -273,68 +272,6 @@ def test_a_short_test_is_not_held_to_the_gap(tmp_path: Path) -> None:
     b.sched.recheck()  # the gap passed
     assert b.sent(0) == ["long_a", "short", "long_b", "long_c"]
     assert b.sched.admitted == 3
-
-
-def test_short_tests_fill_the_cores_beside_the_runs_where_a_longer_one_may_not_start(
-    tmp_path: Path,
-) -> None:
-    runs = {f"r{n}": 100.0 * n for n in range(1, 9)}
-    others = ["long_a", "long_b", "short_a", "short_b"]
-    took = {"long_a": 30.0, "long_b": 30.0, "short_a": 0.5, "short_b": 0.5}
-    b = Bench(tmp_path, [f"read[r{n}]" for n in range(1, 9)] + others, runs, 3, seconds=took)
-    for r in runs:
-        b.begin(r, time.time())
-    b.busy = 0.75  # too busy for a longer test beside the runs, not for a short one
-    b.sched.schedule()
-    assert b.sent(0) == ["read[r1]", "read[r2]"] and b.sent(1) == ["read[r3]", "read[r4]"]
-    assert b.sent(2) == ["short_a", "short_b"]  # kept free: short_a started, short_b held
-    b.complete(2)  # short_b starts; long_a is held next
-    assert b.sent(2) == ["short_a", "short_b", "long_a"]
-    b.complete(2)  # long_a may not start at 75 %: the worker idles
-    assert b.sent(2) == ["short_a", "short_b", "long_a"]
-    b.busy = 0.5
-    b.sched.recheck()
-    assert b.sent(2) == ["short_a", "short_b", "long_a", "long_b"]  # long_a started
-    assert b.sched.admitted == 3
-
-
-def test_a_timing_test_starts_only_after_the_runs_and_waits_a_bounded_time_for_room(
-    tmp_path: Path,
-) -> None:
-    tests = ["read[x]", "timed_a", "timed_b", "other_a", "other_b", "other_c"]
-    timing = frozenset({"timed_a", "timed_b"})
-    b = Bench(tmp_path, tests, {"x": 100.0}, workers=1, timing=timing)
-    b.begin("x", time.time())
-    b.busy = 0.1  # room, but a run is still being made: no timing test is sent
-    b.sched.schedule()
-    assert b.sent(0) == ["other_a", "other_b"]
-    b.end("x")
-    b.now += 5
-    b.complete(0)  # other_b starts, read[x] held
-    assert b.sent(0) == ["other_a", "other_b", "read[x]"]
-    b.complete(0)  # read[x] starts: no test waits on a run any more
-    assert b.sent(0)[-1] == "timed_a"
-    b.complete(0)  # timed_a starts (room), timed_b held next
-    assert b.sent(0)[-1] == "timed_b"
-    b.busy = 0.9
-    b.complete(0)  # timed_a ends; timed_b may not start without room: the worker idles
-    assert b.sent(0)[-1] == "timed_b"
-    b.now += 30
-    b.sched.recheck()
-    assert b.sent(0)[-1] == "timed_b"
-    b.now += 31  # held over QUIET_WAIT_S: it starts however busy the cores are
-    b.sched.recheck()
-    assert b.sent(0)[-1] == "other_c"
-
-
-def test_without_room_a_timing_test_is_held_after_the_others(tmp_path: Path) -> None:
-    tests = ["timed", "other_a", "other_b"]
-    b = Bench(tmp_path, tests, {}, workers=1, timing=frozenset({"timed"}))
-    b.busy = 0.9
-    b.sched.schedule()
-    b.complete(0)
-    b.complete(0)
-    assert b.sent(0) == ["other_a", "other_b", "timed"]
 
 
 def test_cpu_busy_is_the_share_of_non_idle_time_between_samples(tmp_path: Path) -> None:

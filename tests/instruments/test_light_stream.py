@@ -14,7 +14,6 @@ from harness.instruments.photodiode import Trigger
 from harness.sim.led import Led
 
 VISIBLE_V = 0.5
-pytestmark = pytest.mark.timing  # tests/schedule.py starts it where the cores have room
 
 
 def test_a_window_sees_a_known_step_within_its_uncertainty(photodiode, led: Led):
