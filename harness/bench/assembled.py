@@ -25,6 +25,7 @@ from harness.instruments.current_monitor import CurrentMonitor
 from harness.instruments.light_monitor import LightMonitor
 from harness.instruments.light_stream import CHUNK_S, LightStream, LightWindow
 from harness.instruments.photodiode import Photodiode
+from harness.instruments.sampling import run_interval
 from harness.instruments.shutter import Shutter
 from harness.instruments.supply import PowerSupply
 from harness.judge.light import LightTrace
@@ -75,6 +76,8 @@ class Bench:
         self.current: CurrentMonitor | None = None
         self.hello: Hello | None = None
         self.calibration: Calibration | None = None
+        # the photodiode's interval for this bench, off the station's (instruments/sampling)
+        self.sample_interval_s = run_interval(station.photodiode.sample_interval_s)
         self._media: MediaSandbox | None = None
         self.signature: Signature | None = None
 
@@ -133,7 +136,7 @@ class Bench:
         p = self.station.photodiode
         assert self.photodiode is not None
         self.stream = LightStream(
-            self.photodiode, p.sample_interval_s, chunk_s=max(CHUNK_S, 2 * p.max_capture_s),
+            self.photodiode, self.sample_interval_s, chunk_s=max(CHUNK_S, 2 * p.max_capture_s),
             fmt=p.data_format, byte_order=p.byte_order, range_v=p.range_v,
         ).start()  # fmt: skip
         if self.power is not None and self.station.power is not None:
@@ -175,7 +178,7 @@ class Bench:
         p = self.station.photodiode
         return LightMonitor(
             self.photodiode,
-            p.sample_interval_s,
+            self.sample_interval_s,
             max_seconds=max_seconds or p.max_capture_s,
         )
 

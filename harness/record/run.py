@@ -116,7 +116,8 @@ class TallyRun:
             bench = Bench(self.live_station(), self.log).open(port_wait_s=port_wait_s)
             self.ledger.meta["dut"] = bench.hello.as_dict() if bench.hello else {}
             self.ledger.meta["instrument"] = {
-                "idn": bench.photodiode.idn if bench.photodiode else ""
+                "idn": bench.photodiode.idn if bench.photodiode else "",
+                "sample_interval_s": bench.stream.interval_s if bench.stream else None,
             }
             if bench.power is not None:
                 self.ledger.meta["power_supply"] = {"idn": bench.power.idn}
