@@ -149,8 +149,8 @@ class Reactor:
             if self.on_low_water is not None and len(self._out) < self.LOW_WATER:
                 self._guard(self.on_low_water)
 
-    def _run_due_timers(self) -> None:
-        now = time.monotonic()
+    def _run_due_timers(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         while self._timers and self._timers[0].t <= now and not self._stopping.is_set():
             timer = heapq.heappop(self._timers)
             if not timer.cancelled:
@@ -176,7 +176,12 @@ class Reactor:
         except OSError:  # EIO: no slave left; cannot happen while we hold one, but be safe
             return
         if data:
-            self._guard(lambda: self._on_data(data, time.monotonic()))
+            now = time.monotonic()
+            # What came due before the bytes were read happened first: a thread that got
+            # the CPU late (select returned with both ready) must not answer a request with
+            # the state from before a change it had scheduled (a late "indicator off").
+            self._run_due_timers(now)
+            self._guard(lambda: self._on_data(data, now))
 
     def _write(self, master: int) -> None:
         try:
