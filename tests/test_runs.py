@@ -172,3 +172,10 @@ def test_the_committed_durations_know_every_planned_run() -> None:
     missing = [n for n in [*NONCONFORMING, *GOOD] if n not in known]
     assert not missing, f"no committed duration for runs {missing}"
     assert all(n in FAULTS or n.startswith(("clean-", "lawyer-")) for n in known)
+
+
+def test_a_run_past_its_bound_is_killed_and_raises() -> None:
+    began = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        runs.run_command([runs.sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=1)
+    assert time.monotonic() - began < 10
