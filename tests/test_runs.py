@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -177,5 +178,5 @@ def test_the_committed_durations_know_every_planned_run() -> None:
 def test_a_run_past_its_bound_is_killed_and_raises() -> None:
     began = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        runs.run_command([runs.sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=1)
+        runs.run_command([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=1)
     assert time.monotonic() - began < 10
